@@ -1,0 +1,1 @@
+"""Guichet: ticketing as installable Tryton modules."""

@@ -1,0 +1,298 @@
+"""Holds: places taken from capacity pools for a short time.
+
+``Hold.reserve`` takes places in every pool that applies, all or none;
+``Hold.release`` and ``Hold.expire_stale`` give them back. Orders take over
+the allocations of the holds they are created from.
+"""
+import datetime as dt
+import secrets
+from collections import defaultdict
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .common import forget_records, now
+from .exceptions import HoldError
+
+CHANNELS = [
+    ('web', "Web"),
+    ('box_office', "Box Office"),
+    ('phone', "Phone"),
+    ('partner', "Partner"),
+    ('api', "API"),
+    ]
+MAX_QUANTITY = 1000
+
+
+def new_token():
+    "An unguessable reference (192 random bits, URL-safe)"
+    return secrets.token_urlsafe(24)
+
+
+class Hold(Workflow, ModelSQL, ModelView):
+    "Places held for a buyer until an order takes them or they expire"
+    __name__ = 'ticket.hold'
+    _rec_name = 'token'
+    token = fields.Char("Token", readonly=True, required=True, strip=False)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    channel = fields.Selection(CHANNELS, "Channel", required=True,
+        readonly=True)
+    expires_at = fields.DateTime("Expires At", required=True, readonly=True)
+    items = fields.One2Many(
+        'ticket.hold.item', 'hold', "Items", readonly=True)
+    allocations = fields.One2Many(
+        'ticket.allocation', 'hold', "Allocations", readonly=True)
+    order = fields.Many2One('ticket.order', "Order", readonly=True,
+        states={'invisible': ~Eval('order')})
+    quantity = fields.Function(fields.Integer("Quantity"), 'get_quantity')
+    state = fields.Selection([
+            ('active', "Active"),
+            ('converted', "Converted"),
+            ('released', "Released"),
+            ('expired', "Expired"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('token_unique', Unique(t, t.token),
+                'ticket_event.msg_hold_token_unique'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.expires_at, Index.Range()),
+                where=t.state == 'active'))
+        cls._order = [('id', 'DESC')]
+        cls._transitions |= {
+            ('active', 'converted'),
+            ('active', 'released'),
+            ('active', 'expired'),
+            }
+        cls._buttons.update(
+            release={
+                'invisible': Eval('state') != 'active',
+                'icon': 'tryton-cancel',
+                'depends': ['state'],
+                },
+            )
+
+    @classmethod
+    def default_state(cls):
+        return 'active'
+
+    @classmethod
+    def default_token(cls):
+        return new_token()
+
+    def get_quantity(self, name):
+        return sum(i.quantity for i in self.items)
+
+    @property
+    def is_live(self):
+        return self.state == 'active' and self.expires_at > now()
+
+    @classmethod
+    def reserve(cls, items, channel='web', delay=None, company=None):
+        """Hold places and return the hold.
+
+        items is a list of dict with 'session', 'quantity', optional
+        'pools' (extra pools the places count in, e.g. a category's) and
+        any other value of ticket.hold.item. Raises a UserError (and the
+        transaction must be rolled back) when a session is not on sale or
+        a pool lacks places.
+        """
+        pool = Pool()
+        CapacityPool = pool.get('ticket.pool')
+        Configuration = pool.get('ticket.configuration')
+        if not items:
+            raise HoldError(gettext('ticket_event.msg_hold_empty'))
+        if delay is None:
+            delay = Configuration(1).hold_delay
+        for item in items:
+            quantity = item.get('quantity')
+            if (not isinstance(quantity, int) or isinstance(quantity, bool)
+                    or not 0 < quantity <= MAX_QUANTITY):
+                raise HoldError(gettext(
+                        'ticket_event.msg_hold_quantity',
+                        maximum=MAX_QUANTITY))
+            item['session'].check_on_sale(channel)
+        if company is None:
+            company = items[0]['session'].event.company
+        quantities = CapacityPool.quantities_for(
+            (i['session'], i['quantity'], i.get('pools')) for i in items)
+        CapacityPool.move_places(quantities, take='held')
+
+        hold = cls(
+            company=company, channel=channel,
+            expires_at=now() + delay, state='active')
+        hold.items = [cls._item(i) for i in items]
+        hold.allocations = [{'pool': pool_id, 'quantity': quantity,
+                'state': 'held'}
+            for pool_id, quantity in sorted(quantities.items())]
+        hold.save()
+        return hold
+
+    @classmethod
+    def _item(cls, values):
+        HoldItem = Pool().get('ticket.hold.item')
+        values = values.copy()
+        values.pop('pools', None)
+        values['session'] = values['session'].id
+        return HoldItem(**values)
+
+    @classmethod
+    def _end(cls, holds, state):
+        """Move active holds to state and return their places to the pools.
+
+        The state changes by a conditional update so that a hold released by
+        a buyer and expired by the cron at the same time gives its places
+        back once."""
+        Allocation = Pool().get('ticket.allocation')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [h.id for h in holds]
+        if not ids:
+            return []
+        cursor.execute(*table.update(
+                [table.state, table.write_date],
+                [state, dt.datetime.now()],
+                where=table.id.in_(ids) & (table.state == 'active'),
+                returning=[table.id]))
+        ended = [r[0] for r in cursor]
+        Allocation.return_places(Allocation.search([
+                    ('hold', 'in', ended),
+                    ('order', '=', None),
+                    ]))
+        forget_records(cls, ended)
+        return cls.browse(ended)
+
+    @classmethod
+    @ModelView.button
+    def release(cls, holds):
+        "Give the places of active holds back; return the released holds"
+        return cls._end(holds, 'released')
+
+    @classmethod
+    def expire_stale(cls):
+        "Expire the active holds past their expiry date (cron)"
+        holds = cls.search([
+                ('state', '=', 'active'),
+                ('expires_at', '<', now()),
+                ], order=[('id', 'ASC')])
+        return cls._end(holds, 'expired')
+
+    @classmethod
+    def convert(cls, holds, order):
+        """Hand the places of live holds over to order.
+
+        Raises HoldError if a hold is no longer active or has expired."""
+        Allocation = Pool().get('ticket.allocation')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [h.id for h in holds]
+        cursor.execute(*table.update(
+                [table.state, table.order, table.write_date],
+                ['converted', order.id, dt.datetime.now()],
+                where=table.id.in_(ids) & (table.state == 'active')
+                & (table.expires_at > now()),
+                returning=[table.id]))
+        converted = {r[0] for r in cursor}
+        if converted != set(ids):
+            raise HoldError(gettext(
+                    'ticket_event.msg_hold_not_active',
+                    hold=', '.join(h.token[:8] for h in holds
+                        if h.id not in converted)))
+        forget_records(cls, ids)
+        allocations = Allocation.search([('hold', 'in', ids)])
+        Allocation.write(allocations, {'order': order.id})
+        return allocations
+
+    @classmethod
+    def delete(cls, holds):
+        cls.release([h for h in holds if h.state == 'active'])
+        super().delete(holds)
+
+
+class HoldItem(ModelSQL, ModelView):
+    "What a hold is for: a number of places of a session"
+    __name__ = 'ticket.hold.item'
+    hold = fields.Many2One(
+        'ticket.hold', "Hold", required=True, ondelete='CASCADE')
+    session = fields.Many2One(
+        'ticket.session', "Session", required=True, ondelete='RESTRICT')
+    quantity = fields.Integer("Quantity", required=True,
+        domain=[('quantity', '>', 0)])
+    description = fields.Char(
+        "Description", help="The kind of place, printed on the ticket.")
+
+
+class Allocation(ModelSQL, ModelView):
+    "Places of one pool taken by a hold, then by its order"
+    __name__ = 'ticket.allocation'
+    hold = fields.Many2One(
+        'ticket.hold', "Hold", ondelete='CASCADE', readonly=True)
+    order = fields.Many2One(
+        'ticket.order', "Order", ondelete='RESTRICT', readonly=True)
+    pool = fields.Many2One(
+        'ticket.pool', "Pool", required=True, ondelete='RESTRICT',
+        readonly=True)
+    quantity = fields.Integer("Quantity", required=True, readonly=True,
+        domain=[('quantity', '>', 0)])
+    state = fields.Selection([
+            ('held', "Held"),
+            ('sold', "Sold"),
+            ('returned', "Returned"),
+            ], "State", required=True, readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.hold, Index.Range())),
+                Index(t, (t.order, Index.Range())),
+                Index(t, (t.pool, Index.Range()),
+                    (t.state, Index.Equality(cardinality='low'))),
+                })
+
+    @classmethod
+    def _transition(cls, allocations, from_state, to_state):
+        """Move allocations in from_state to to_state by a conditional update
+        and return the places moved per pool"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [a.id for a in allocations]
+        if not ids:
+            return {}
+        cursor.execute(*table.update(
+                [table.state, table.write_date],
+                [to_state, dt.datetime.now()],
+                where=table.id.in_(ids) & (table.state == from_state),
+                returning=[table.pool, table.quantity]))
+        quantities = defaultdict(int)
+        for pool_id, quantity in cursor:
+            quantities[pool_id] += quantity
+        forget_records(cls, ids)
+        return dict(quantities)
+
+    @classmethod
+    def return_places(cls, allocations):
+        "Give the places of held or sold allocations back to their pools"
+        CapacityPool = Pool().get('ticket.pool')
+        CapacityPool.move_places(
+            cls._transition(allocations, 'held', 'returned'), give='held')
+        CapacityPool.move_places(
+            cls._transition(allocations, 'sold', 'returned'), give='sold')
+
+    @classmethod
+    def sell(cls, allocations):
+        "Turn held places into sold places"
+        CapacityPool = Pool().get('ticket.pool')
+        CapacityPool.move_places(
+            cls._transition(allocations, 'held', 'sold'),
+            take='sold', give='held')

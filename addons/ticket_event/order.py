@@ -1,0 +1,294 @@
+"""Orders: what a buyer bought, from holds to paid tickets.
+
+Service functions: ``Order.create_from_holds``, ``Order.pay``,
+``Order.cancel`` and ``Order.expire``; the shop, the box office and the API
+all go through them."""
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval, If
+from trytond.transaction import Transaction
+
+from .common import now
+from .exceptions import OrderError
+from .hold import CHANNELS
+
+
+class Order(Workflow, ModelSQL, ModelView):
+    "A ticket order (commande)"
+    __name__ = 'ticket.order'
+    _rec_name = 'number'
+    _states = {'readonly': Eval('state') != 'reserved'}
+
+    number = fields.Char("Number", readonly=True, required=True)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    party = fields.Many2One(
+        'party.party', "Buyer", states=_states,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    email = fields.Char("E-mail", states=_states)
+    phone = fields.Char("Phone", states=_states)
+    channel = fields.Selection(
+        CHANNELS, "Channel", required=True, readonly=True)
+    lines = fields.One2Many(
+        'ticket.order.line', 'order', "Lines", readonly=True)
+    tickets = fields.One2Many(
+        'ticket.ticket', 'order', "Tickets", readonly=True)
+    holds = fields.One2Many('ticket.hold', 'order', "Holds", readonly=True)
+    allocations = fields.One2Many(
+        'ticket.allocation', 'order', "Allocations", readonly=True)
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    total = fields.Function(
+        Monetary("Total", currency='currency', digits='currency'),
+        'get_total')
+    reserved_until = fields.DateTime(
+        "Reserved Until", readonly=True,
+        states={'invisible': Eval('state') != 'reserved'},
+        help="The order expires and its places return to sale if it is "
+        "not paid by then.")
+    paid_at = fields.DateTime("Paid At", readonly=True)
+    cancelled_at = fields.DateTime("Cancelled At", readonly=True)
+    user = fields.Many2One(
+        'res.user', "Operator", readonly=True,
+        help="The user who recorded the order.")
+    note = fields.Text("Note")
+    state = fields.Selection([
+            ('reserved', "Reserved"),
+            ('paid', "Paid"),
+            ('cancelled', "Cancelled"),
+            ('expired', "Expired"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('number_unique', Unique(t, t.company, t.number),
+                'ticket_event.msg_order_number_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.reserved_until, Index.Range()),
+                    where=t.state == 'reserved'),
+                Index(t, (t.email, Index.Similarity())),
+                })
+        cls._order = [('id', 'DESC')]
+        cls._transitions |= {
+            ('reserved', 'paid'),
+            ('reserved', 'cancelled'),
+            ('paid', 'cancelled'),
+            ('reserved', 'expired'),
+            }
+        cls._buttons.update(
+            pay={
+                'invisible': Eval('state') != 'reserved',
+                'icon': 'tryton-ok',
+                'depends': ['state'],
+                },
+            cancel={
+                'invisible': ~Eval('state').in_(['reserved', 'paid']),
+                'icon': 'tryton-cancel',
+                'depends': ['state'],
+                },
+            )
+
+    @classmethod
+    def default_state(cls):
+        return 'reserved'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @fields.depends('company')
+    def on_change_with_currency(self, name=None):
+        return self.company.currency if self.company else None
+
+    def get_total(self, name):
+        return sum((l.amount for l in self.lines), Decimal(0))
+
+    @fields.depends('party', 'email')
+    def on_change_party(self):
+        if self.party and not self.email:
+            self.email = self.party.email
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause
+        bool_op = 'AND' if operator.startswith('!') else 'OR'
+        return [bool_op,
+            ('number', operator, value),
+            ('party.rec_name', operator, value),
+            ('email', operator, value),
+            ('tickets.number', operator, value),
+            ]
+
+    @classmethod
+    def check_modification(cls, mode, orders, values=None, external=False):
+        super().check_modification(
+            mode, orders, values=values, external=external)
+        if mode == 'delete':
+            for order in orders:
+                if order.state in {'reserved', 'paid'}:
+                    raise OrderError(gettext(
+                            'ticket_event.msg_order_delete_active',
+                            order=order.rec_name))
+
+    @classmethod
+    def create_from_holds(cls, holds, party=None, email=None, phone=None,
+            channel=None, payment_delay=None):
+        """Create a reserved order that takes over the places of holds.
+
+        The places stay held until the order is paid, cancelled, or
+        expires after payment_delay (the configured delay by default)."""
+        pool = Pool()
+        Configuration = pool.get('ticket.configuration')
+        Hold = pool.get('ticket.hold')
+        if not holds:
+            raise OrderError(gettext('ticket_event.msg_order_no_hold'))
+        config = Configuration(1)
+        companies = {h.company for h in holds}
+        if len(companies) != 1:
+            raise OrderError(gettext('ticket_event.msg_order_one_company'))
+        company, = companies
+        if payment_delay is None:
+            payment_delay = config.payment_delay
+        order = cls(
+            company=company, party=party, email=email, phone=phone,
+            channel=channel or holds[0].channel,
+            number=config.order_sequence.get(),
+            reserved_until=now() + payment_delay,
+            user=Transaction().user or None,
+            state='reserved')
+        if party and not email:
+            order.email = party.email
+        order.lines = cls._lines_from_holds(holds)
+        order.save()
+        Hold.convert(holds, order)
+        return order
+
+    @classmethod
+    def _lines_from_holds(cls, holds):
+        "Return the order lines for the items of holds (free by default)"
+        OrderLine = Pool().get('ticket.order.line')
+        return [OrderLine(
+                session=item.session,
+                description=item.description,
+                quantity=item.quantity,
+                unit_price=Decimal(0))
+            for hold in holds for item in hold.items]
+
+    @classmethod
+    def _lock_in_state(cls, orders, states):
+        "Lock orders and return those still in states"
+        cls.lock(orders)
+        fresh = cls.browse([o.id for o in orders])
+        return [o for o in fresh if o.state in states]
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('paid')
+    def pay(cls, orders):
+        "Mark reserved orders paid: their places are sold and tickets issued"
+        pool = Pool()
+        Allocation = pool.get('ticket.allocation')
+        Ticket = pool.get('ticket.ticket')
+        for order in orders:
+            if order.state != 'reserved':
+                raise OrderError(gettext(
+                        'ticket_event.msg_order_not_reserved',
+                        order=order.rec_name))
+        Allocation.sell([a for o in orders for a in o.allocations])
+        Ticket.issue([l for o in orders for l in o.lines])
+        cls.write(orders, {'paid_at': now(), 'reserved_until': None})
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, orders):
+        "Cancel orders: their places return to sale, their tickets are void"
+        pool = Pool()
+        Allocation = pool.get('ticket.allocation')
+        Ticket = pool.get('ticket.ticket')
+        Allocation.return_places([a for o in orders for a in o.allocations])
+        Ticket.cancel([t for o in orders for t in o.tickets
+                if t.state != 'cancelled'])
+        cls.write(orders, {'cancelled_at': now(), 'reserved_until': None})
+
+    @classmethod
+    @Workflow.transition('expired')
+    def expire(cls, orders):
+        "Expire unpaid orders: their places return to sale"
+        Allocation = Pool().get('ticket.allocation')
+        Allocation.return_places([a for o in orders for a in o.allocations])
+        cls.write(orders, {'reserved_until': None})
+
+    @classmethod
+    def expire_stale(cls):
+        "Expire the reserved orders past their payment deadline (cron)"
+        orders = cls.search([
+                ('state', '=', 'reserved'),
+                ('reserved_until', '<', now()),
+                ], order=[('id', 'ASC')])
+        orders = cls._lock_in_state(orders, {'reserved'})
+        cls.expire(orders)
+        return orders
+
+
+class OrderLine(ModelSQL, ModelView):
+    __name__ = 'ticket.order.line'
+    order = fields.Many2One(
+        'ticket.order', "Order", required=True, ondelete='CASCADE')
+    session = fields.Many2One(
+        'ticket.session', "Session", ondelete='RESTRICT',
+        help="Empty for what is not an admission (donation, add-on).")
+    description = fields.Char("Description")
+    quantity = fields.Integer("Quantity", required=True,
+        domain=[('quantity', '>', 0)])
+    unit_price = Monetary(
+        "Unit Price", currency='currency', digits='currency', required=True)
+    amount = fields.Function(
+        Monetary("Amount", currency='currency', digits='currency'),
+        'get_amount')
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    tickets_per_unit = fields.Integer(
+        "Tickets per Unit", required=True,
+        domain=[('tickets_per_unit', '>=', 0)],
+        help="Tickets issued per unit (0 for what is not an admission, "
+        "2 for a couple rate).")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('order')
+
+    @classmethod
+    def default_tickets_per_unit(cls):
+        return 1
+
+    @fields.depends('order', '_parent_order.company')
+    def on_change_with_currency(self, name=None):
+        if self.order and self.order.company:
+            return self.order.company.currency
+
+    def get_amount(self, name):
+        return self.currency.round(self.unit_price * self.quantity)
+
+    def get_rec_name(self, name):
+        return f'{self.quantity} × {self.description or ""}'
+
+    @property
+    def ticket_price(self):
+        "The price printed on each ticket of the line"
+        if not self.tickets_per_unit:
+            return None
+        return self.currency.round(self.unit_price / self.tickets_per_unit)

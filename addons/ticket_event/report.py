@@ -1,0 +1,193 @@
+"""PDF tickets: one PDF per order with all its tickets, A4 or 80 mm."""
+import io
+
+import qrcode
+from reportlab.graphics import renderPDF
+from reportlab.graphics.shapes import Drawing, Rect
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen import canvas
+
+from trytond.i18n import gettext
+from trytond.pool import Pool
+from trytond.report import Report
+from trytond.transaction import Transaction
+
+from .common import format_local
+
+THERMAL_WIDTH = 80 * mm
+THERMAL_HEIGHT = 180 * mm
+
+
+def qr_drawing(data, size):
+    "A vector QR code of data, size points wide"
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(data)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    count = len(matrix)
+    cell = size / count
+    drawing = Drawing(size, size)
+    for row, cells in enumerate(matrix):
+        for col, dark in enumerate(cells):
+            if dark:
+                drawing.add(Rect(
+                        col * cell, size - (row + 1) * cell, cell, cell,
+                        fillColor='black', strokeColor=None, strokeWidth=0))
+    return drawing
+
+
+def price_label(ticket):
+    "The price of the ticket, or the word free (a legal requirement)"
+    if not ticket.price:
+        return gettext('ticket_event.msg_ticket_free')
+    lang = Pool().get('ir.lang').get()
+    return lang.currency(ticket.price, ticket.currency)
+
+
+def ticket_fields(ticket):
+    "The texts printed on a ticket, in print order"
+    session = ticket.session
+    event = session.event
+    venue = session.effective_venue
+    address = ''
+    if venue.address:
+        address = venue.address.full_address.replace('\n', ', ')
+    config = Pool().get('ticket.configuration')(1)
+    return {
+        'event': event.name,
+        'session': format_local(session.start, event.timezone,
+            Pool().get('ir.lang').get()) + (
+            f' — {session.name}' if session.name else ''),
+        'venue': ', '.join(filter(None, [venue.name, address])),
+        'holder': ticket.holder_name or '',
+        'type': ticket.type_label or '',
+        'price': price_label(ticket),
+        'numbers': gettext('ticket_event.msg_ticket_numbers',
+            order=ticket.order.number, ticket=ticket.number),
+        'instructions': config.ticket_instructions or '',
+        }
+
+
+class _TicketPDF(Report):
+    "Base of the ticket reports: reportlab instead of a template"
+
+    page_size = A4
+
+    @classmethod
+    def execute(cls, ids, data):
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        ActionReport = pool.get('ir.action.report')
+        action_id = data.get('action_id') or ActionReport.search(
+            [('report_name', '=', cls.__name__)], limit=1)[0].id
+        action = ActionReport(action_id)
+        orders = Order.browse(ids)
+        tickets = [t for o in orders for t in o.tickets
+            if t.state != 'cancelled']
+        with Transaction().set_context(language=(
+                    orders[0].party.lang.code
+                    if orders and orders[0].party and orders[0].party.lang
+                    else Transaction().context.get('language'))):
+            content = cls.render_pdf(tickets)
+        name = action.name
+        if len(orders) == 1:
+            name = f'{action.name}-{orders[0].number}'
+        return 'pdf', content, False, name
+
+    @classmethod
+    def render_pdf(cls, tickets):
+        buffer = io.BytesIO()
+        pdf = canvas.Canvas(buffer, pagesize=cls.page_size)
+        pdf.setTitle('Tickets')
+        for ticket in tickets:
+            cls.draw_ticket(pdf, ticket)
+            pdf.showPage()
+        if not tickets:
+            pdf.drawString(20 * mm, 20 * mm, gettext(
+                    'ticket_event.msg_ticket_none'))
+            pdf.showPage()
+        pdf.save()
+        return buffer.getvalue()
+
+    @classmethod
+    def draw_text(cls, pdf, x, y, text, width, font='Helvetica', size=10,
+            leading=None):
+        "Draw text wrapped at width from (x, y) downwards; return new y"
+        leading = leading or size * 1.25
+        pdf.setFont(font, size)
+        for line in simpleSplit(text, font, size, width):
+            pdf.drawString(x, y, line)
+            y -= leading
+        return y
+
+
+class TicketReport(_TicketPDF):
+    "Tickets of an order, one A4 page each"
+    __name__ = 'ticket.order.tickets'
+
+    @classmethod
+    def draw_ticket(cls, pdf, ticket):
+        fields = ticket_fields(ticket)
+        width, height = cls.page_size
+        margin = 18 * mm
+        text_width = width - 2 * margin - 60 * mm
+        pdf.setLineWidth(0.8)
+        pdf.roundRect(margin, height - margin - 100 * mm,
+            width - 2 * margin, 100 * mm, 4 * mm)
+        x, y = margin + 8 * mm, height - margin - 14 * mm
+        y = cls.draw_text(pdf, x, y, fields['event'], text_width,
+            'Helvetica-Bold', 18)
+        y = cls.draw_text(pdf, x, y - 2 * mm, fields['session'], text_width,
+            'Helvetica-Bold', 12)
+        y = cls.draw_text(pdf, x, y, fields['venue'], text_width, size=10)
+        y -= 4 * mm
+        y = cls.draw_text(pdf, x, y, fields['type'], text_width,
+            'Helvetica-Bold', 12)
+        y = cls.draw_text(pdf, x, y, fields['price'], text_width, size=12)
+        y = cls.draw_text(pdf, x, y, fields['holder'], text_width, size=11)
+        y -= 2 * mm
+        cls.draw_text(pdf, x, y, fields['numbers'], text_width, size=9)
+        qr_size = 52 * mm
+        renderPDF.draw(qr_drawing(ticket.secret, qr_size), pdf,
+            width - margin - qr_size - 6 * mm,
+            height - margin - qr_size - 8 * mm)
+        pdf.setFont('Helvetica', 7)
+        pdf.drawCentredString(width - margin - 6 * mm - qr_size / 2,
+            height - margin - qr_size - 13 * mm, ticket.number)
+        cls.draw_text(pdf, margin + 8 * mm, height - margin - 90 * mm,
+            fields['instructions'], width - 2 * margin - 16 * mm, size=8)
+
+
+class TicketThermalReport(_TicketPDF):
+    "Tickets of an order for an 80 mm thermal printer"
+    __name__ = 'ticket.order.tickets_thermal'
+    page_size = (THERMAL_WIDTH, THERMAL_HEIGHT)
+
+    @classmethod
+    def draw_ticket(cls, pdf, ticket):
+        fields = ticket_fields(ticket)
+        width, height = cls.page_size
+        margin = 4 * mm
+        text_width = width - 2 * margin
+        x, y = margin, height - 8 * mm
+        y = cls.draw_text(pdf, x, y, fields['event'], text_width,
+            'Helvetica-Bold', 13)
+        y = cls.draw_text(pdf, x, y, fields['session'], text_width,
+            'Helvetica-Bold', 10)
+        y = cls.draw_text(pdf, x, y, fields['venue'], text_width, size=8)
+        y -= 2 * mm
+        y = cls.draw_text(pdf, x, y, fields['type'], text_width,
+            'Helvetica-Bold', 10)
+        y = cls.draw_text(pdf, x, y, fields['price'], text_width, size=10)
+        y = cls.draw_text(pdf, x, y, fields['holder'], text_width, size=9)
+        qr_size = 50 * mm
+        y -= qr_size + 2 * mm
+        renderPDF.draw(qr_drawing(ticket.secret, qr_size), pdf,
+            (width - qr_size) / 2, y)
+        y -= 5 * mm
+        y = cls.draw_text(pdf, x, y, fields['numbers'], text_width, size=8)
+        cls.draw_text(pdf, x, y - 2 * mm, fields['instructions'],
+            text_width, size=7)

@@ -1,0 +1,139 @@
+import secrets
+
+from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval
+
+
+def new_secret():
+    "A ticket secret: 192 random bits, URL-safe (32 characters)"
+    return secrets.token_urlsafe(24)
+
+
+class Ticket(Workflow, ModelSQL, ModelView):
+    "An admission"
+    __name__ = 'ticket.ticket'
+    _rec_name = 'number'
+    number = fields.Char("Number", readonly=True, required=True)
+    secret = fields.Char(
+        "Secret", readonly=True, required=True, strip=False,
+        help="Printed in the QR code; whoever knows it gets in.")
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    order = fields.Many2One(
+        'ticket.order', "Order", required=True, readonly=True,
+        ondelete='RESTRICT')
+    line = fields.Many2One(
+        'ticket.order.line', "Order Line", readonly=True,
+        ondelete='RESTRICT')
+    session = fields.Many2One(
+        'ticket.session', "Session", readonly=True, ondelete='RESTRICT')
+    event = fields.Function(
+        fields.Many2One('ticket.event', "Event"),
+        'on_change_with_event', searcher='search_event')
+    holder_name = fields.Char(
+        "Holder", states={'readonly': Eval('state') == 'cancelled'})
+    holder_email = fields.Char(
+        "Holder E-mail", states={'readonly': Eval('state') == 'cancelled'})
+    type_label = fields.Char(
+        "Type", readonly=True, help="The kind of admission, e.g. the tariff.")
+    price = Monetary(
+        "Price", currency='currency', digits='currency', readonly=True)
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    state = fields.Selection([
+            ('valid', "Valid"),
+            ('used', "Used"),
+            ('cancelled', "Cancelled"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('secret_unique', Unique(t, t.secret),
+                'ticket_event.msg_ticket_secret_unique'),
+            ('number_unique', Unique(t, t.company, t.number),
+                'ticket_event.msg_ticket_number_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.order, Index.Range())),
+                Index(t, (t.session, Index.Range()),
+                    (t.state, Index.Equality(cardinality='low'))),
+                })
+        cls._order = [('id', 'DESC')]
+        cls._transitions |= {
+            ('valid', 'used'),
+            ('used', 'valid'),
+            ('valid', 'cancelled'),
+            ('used', 'cancelled'),
+            }
+
+    @classmethod
+    def default_state(cls):
+        return 'valid'
+
+    @classmethod
+    def default_secret(cls):
+        return new_secret()
+
+    @fields.depends('session', '_parent_session.event')
+    def on_change_with_event(self, name=None):
+        return self.session.event if self.session else None
+
+    @classmethod
+    def search_event(cls, name, clause):
+        return [('session.event',) + tuple(clause[1:])]
+
+    @fields.depends('company')
+    def on_change_with_currency(self, name=None):
+        return self.company.currency if self.company else None
+
+    @classmethod
+    def copy(cls, tickets, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('secret', lambda data: new_secret())
+        return super().copy(tickets, default=default)
+
+    @classmethod
+    def issue(cls, lines):
+        "Issue the tickets of order lines; return them"
+        Configuration = Pool().get('ticket.configuration')
+        sequence = Configuration(1).ticket_sequence
+        tickets = []
+        for line in lines:
+            order = line.order
+            holder = order.party.rec_name if order.party else None
+            for _ in range(line.quantity * line.tickets_per_unit):
+                tickets.append(cls(
+                        number=sequence.get(),
+                        secret=new_secret(),
+                        company=order.company,
+                        order=order,
+                        line=line,
+                        session=line.session,
+                        holder_name=holder,
+                        holder_email=order.email,
+                        type_label=line.description,
+                        price=line.ticket_price,
+                        state='valid'))
+        cls.save(tickets)
+        return tickets
+
+    @classmethod
+    @Workflow.transition('used')
+    def use(cls, tickets):
+        pass
+
+    @classmethod
+    @Workflow.transition('valid')
+    def unuse(cls, tickets):
+        pass
+
+    @classmethod
+    @Workflow.transition('cancelled')
+    def cancel(cls, tickets):
+        pass
