@@ -1,0 +1,53 @@
+# Guichet — ticketing as installable Tryton modules.
+# `make demo` and `make test` work on a fresh machine with Python 3.11+, pip,
+# npm and access to the package registries.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.guichet-installed
+SAO := sao/node_modules/tryton-sao
+DEMO_DB ?= guichet_demo
+
+.PHONY: all build demo demo-reset stop test bench serve pg-start
+
+all: build
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(SAO)/.guichet-installed: sao/package.json
+	cd sao && npm install --no-audit --no-fund --loglevel=error
+	# sao's index.html loads its libraries from its own node_modules
+	ln -sfn .. $(SAO)/node_modules
+	touch $@
+
+build: $(STAMP) $(SAO)/.guichet-installed
+
+pg-start: $(STAMP)
+	$(PY) tools/pgctl.py start
+
+demo: build pg-start
+	$(PY) tools/demo.py $(DEMO_DB)
+	$(PY) tools/serve.py start $(DEMO_DB)
+	@$(PY) tools/demo.py --banner $(DEMO_DB)
+
+demo-reset: build
+	$(PY) tools/serve.py stop
+	$(PY) tools/pgctl.py start
+	$(PY) tools/demo.py --reset $(DEMO_DB)
+	$(PY) tools/serve.py start $(DEMO_DB)
+	@$(PY) tools/demo.py --banner $(DEMO_DB)
+
+stop:
+	-$(PY) tools/serve.py stop
+	-$(PY) tools/pgctl.py stop
+
+test: build
+	$(PY) tools/runtests.py
+
+bench: build
+	$(PY) bench/holds.py

@@ -1,0 +1,417 @@
+"""Create the demo database with every Guichet addon and realistic data.
+
+Usage: python tools/demo.py [--reset] [--banner] [DATABASE]
+
+Re-running it is safe: an existing demo database is reused as it is.
+"""
+import argparse
+import datetime as dt
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import tempfile
+from decimal import Decimal
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tools'))
+import pgctl  # noqa: E402
+
+CONFIG = ROOT / 'etc' / 'trytond.conf'
+PORT = int(os.environ.get('GUICHET_PORT', '8000'))
+ADMIN_PASSWORD = 'admin'
+TZ = 'Europe/Paris'
+
+FIRST_NAMES = [
+    'Camille', 'Léa', 'Manon', 'Chloé', 'Inès', 'Louise', 'Jade', 'Emma',
+    'Lucas', 'Hugo', 'Louis', 'Gabriel', 'Arthur', 'Jules', 'Nathan',
+    'Théo', 'Sophie', 'Julien', 'Claire', 'Antoine', 'Margaux', 'Thomas']
+LAST_NAMES = [
+    'Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard', 'Petit',
+    'Durand', 'Leroy', 'Moreau', 'Simon', 'Laurent', 'Lefèbvre', 'Michel',
+    'Garcia', 'David', 'Bertrand', 'Roux', 'Vincent', 'Fournier', 'Morel']
+
+
+def addons():
+    return sorted(
+        p.parent.name for p in (ROOT / 'addons').glob('*/tryton.cfg'))
+
+
+def database_exists(name):
+    import psycopg
+    with psycopg.connect(pgctl.uri('postgres'), autocommit=True) as conn:
+        return bool(conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s",
+                (name,)).fetchone())
+
+
+def drop_database(name):
+    import psycopg
+    with psycopg.connect(pgctl.uri('postgres'), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def create_database(name):
+    """Create the database and activate every addon with the French chart.
+
+    The freshly activated database is kept as a template ({name}__base) so
+    that a reset takes seconds; it is rebuilt when the addons change."""
+    import psycopg
+    import psycopg.sql
+    base = f'{name}__base'
+    stamp = modules_stamp()
+    with psycopg.connect(pgctl.uri('postgres'), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = %s", (base,)).fetchone()
+        if row and row[0] == stamp:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{base}"')
+            return
+        conn.execute(f'DROP DATABASE IF EXISTS "{base}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{base}" TEMPLATE template0 '
+            "ENCODING 'UTF8'")
+    activate(base)
+    with psycopg.connect(pgctl.uri('postgres'), autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL('COMMENT ON DATABASE {} IS {}').format(
+                psycopg.sql.Identifier(base), psycopg.sql.Literal(stamp)))
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{base}"')
+
+
+def modules_stamp():
+    "A digest of the addons' sources: a change rebuilds the base template"
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / 'addons').rglob('*')):
+        if path.suffix in {'.py', '.xml', '.cfg', '.po'} and (
+                'tests' not in path.parts):
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def activate(name):
+    env = os.environ.copy()
+    env['TRYTOND_DATABASE__URI'] = pgctl.uri()
+    with tempfile.NamedTemporaryFile('w', delete=False) as passfile:
+        passfile.write(ADMIN_PASSWORD)
+    env['TRYTONPASSFILE'] = passfile.name
+    admin = [str(pathlib.Path(sys.executable).parent / 'trytond-admin'),
+        '-c', str(CONFIG), '-d', name]
+    try:
+        subprocess.run(admin + ['--all', '--email', 'admin@guichet.localhost',
+                '-l', 'fr'], check=True, env=env)
+        subprocess.run(admin + ['-u', *addons(), 'account_fr',
+                '--activate-dependencies'], check=True, env=env)
+        subprocess.run(admin + ['--all', '-l', 'fr'], check=True, env=env)
+    finally:
+        os.unlink(passfile.name)
+
+
+def connect(name):
+    os.environ['TRYTOND_DATABASE__URI'] = pgctl.uri()
+    from proteus import config
+    return config.set_trytond(name, config_file=str(CONFIG))
+
+
+def has_demo_data(config):
+    from proteus import Model
+    return bool(Model.get('company.company', config=config).find([]))
+
+
+def setup_company(config):
+    "A theatre company in Lyon with euros and the French chart of accounts"
+    from proteus import Model, Wizard
+    Currency = Model.get('currency.currency')
+    Party = Model.get('party.party')
+    User = Model.get('res.user')
+    Lang = Model.get('ir.lang')
+
+    eur = Currency(name='Euro', code='EUR', symbol='€',
+        rounding=Decimal('0.01'), digits=2)
+    eur.save()
+    party = Party(name='Théâtre du Guichet')
+    address, = party.addresses
+    address.street = '8 place des Célestins'
+    address.postal_code = '69002'
+    address.city = 'Lyon'
+    party.save()
+    wizard = Wizard('company.company.config')
+    wizard.execute('company')
+    wizard.form.party = party
+    wizard.form.currency = eur
+    wizard.form.timezone = TZ
+    wizard.execute('add')
+
+    admin = User(config.user)
+    french, = Lang.find([('code', '=', 'fr')])
+    admin.language = french
+    admin.save()
+    config._context = User.get_preferences(True, {})
+
+    from trytond.modules.account_fr.tests.tools import create_chart
+    create_chart(config=config)
+
+
+def create_venues():
+    from proteus import Model
+    Party = Model.get('party.party')
+    Venue = Model.get('ticket.venue')
+    venues = {}
+    for key, name, street, postal, city, capacity in [
+            ('celestins', 'Théâtre des Célestins', '4 rue Charles Dullin',
+                '69002', 'Lyon', 450),
+            ('pinede', 'Pinède Gould', 'Boulevard Édouard Baudoin',
+                '06160', 'Juan-les-Pins', 1200),
+            ('congres', 'Centre de Congrès de Lyon',
+                '50 quai Charles de Gaulle', '69006', 'Lyon', 800),
+            ('auditorium', 'Auditorium Maurice Ravel',
+                '149 rue Garibaldi', '69003', 'Lyon', 300),
+            ('confluences', 'Musée des Confluences',
+                '86 quai Perrache', '69002', 'Lyon', 200),
+            ]:
+        party = Party(name=name)
+        address, = party.addresses
+        address.street, address.postal_code, address.city = (
+            street, postal, city)
+        party.save()
+        venue = Venue(name=name, party=party, timezone=TZ, capacity=capacity)
+        venue.address, = party.addresses
+        venue.save()
+        venues[key] = venue
+    return venues
+
+
+def create_tags():
+    from proteus import Model
+    Tag = Model.get('ticket.event.tag')
+    tags = {}
+    for key, name in [('theatre', 'Théâtre'), ('jazz', 'Jazz'),
+            ('festival', 'Festival'), ('conference', 'Conférence'),
+            ('exhibition', 'Exposition'), ('family', 'Famille'),
+            ('classical', 'Musique classique')]:
+        tags[key] = Tag(name=name)
+        tags[key].save()
+    return tags
+
+
+def local(day, hour, minute=0):
+    "A naive UTC datetime for the local time in Paris on day"
+    from guichet.ticket_event.common import to_utc
+    return to_utc(dt.datetime.combine(day, dt.time(hour, minute)), TZ)
+
+
+def create_event(name, venue, tags, description, sessions, state='published',
+        visibility='public', hide_dates=False):
+    from proteus import Model
+    Event = Model.get('ticket.event')
+    Session = Model.get('ticket.session')
+    event = Event(name=name, venue=venue, description=description,
+        visibility=visibility)
+    Tag = Model.get('ticket.event.tag')
+    event.tags.extend([Tag(t.id) for t in tags])
+    event.save()
+    for values in sessions:
+        session = Session(event=event, **values)
+        if not session.end:
+            session.end = session.start + dt.timedelta(hours=2)
+        session.save()
+    if hide_dates:
+        event.hide_dates = True
+        event.save()
+    if state == 'published':
+        event.click('publish')
+    return event
+
+
+def create_events(venues, tags):
+    from proteus import Model, Wizard
+    Session = Model.get('ticket.session')
+    Pool = Model.get('ticket.pool')
+    today = dt.date.today()
+    # Start the season on the next Thursday two weeks ahead
+    start = today + dt.timedelta(days=14 + (3 - today.weekday()) % 7)
+    events = {}
+
+    events['misanthrope'] = create_event(
+        'Le Misanthrope — Molière', venues['celestins'], [tags['theatre']],
+        "Alceste hait la flatterie et les conventions. Une mise en scène "
+        "au cordeau de la plus grinçante des comédies de Molière.", [])
+    wizard = Wizard('ticket.session.create', [events['misanthrope']])
+    wizard.form.mode = 'weekly'
+    wizard.form.from_date = start
+    wizard.form.to_date = start + dt.timedelta(weeks=6)
+    wizard.form.weekdays = ['3', '4', '5']
+    wizard.form.time = dt.time(20, 30)
+    wizard.form.duration = dt.timedelta(hours=2, minutes=15)
+    wizard.form.capacity = 450
+    wizard.execute('create_')
+
+    festival_day = start + dt.timedelta(days=30)
+    events['jazz'] = create_event(
+        'Jazz sous les Pins', venues['pinede'],
+        [tags['jazz'], tags['festival']],
+        "Trois soirs de jazz sous les pins, face à la mer.",
+        [{'start': local(festival_day + dt.timedelta(days=i), 20),
+                'end': local(festival_day + dt.timedelta(days=i), 23, 59),
+                'capacity': 1200, 'name': name}
+            for i, name in enumerate(
+                ['Soirée d’ouverture', 'Nuit du swing', 'Grande finale'])])
+    pass_pool = Pool(name='Pass 3 jours', event=events['jazz'], capacity=300)
+    pass_pool.sessions.extend(
+        Session.find([('event', '=', events['jazz'].id)]))
+    pass_pool.save()
+
+    conf_day = start + dt.timedelta(days=45)
+    events['pycon'] = create_event(
+        'PyCon FR', venues['congres'], [tags['conference']],
+        "Deux jours de conférences sur Python, en français.",
+        [{'start': local(conf_day + dt.timedelta(days=i), 9),
+                'end': local(conf_day + dt.timedelta(days=i), 18),
+                'capacity': 800, 'name': f'Jour {i + 1}'}
+            for i in range(2)])
+
+    events['symphony'] = create_event(
+        'Beethoven — Symphonie n° 9', venues['auditorium'],
+        [tags['classical']],
+        "L'Orchestre national de Lyon et son chœur.",
+        [{'start': local(start + dt.timedelta(days=9), 20), 'capacity': 40}])
+
+    events['lumiere'] = create_event(
+        'Exposition « Lumière ! »', venues['confluences'],
+        [tags['exhibition'], tags['family']],
+        "Les frères Lumière et l'invention du cinéma.",
+        [{'start': local(today, 10), 'end': local(
+                    today + dt.timedelta(days=90), 18),
+                'capacity': 5000, 'sale_end': local(
+                    today + dt.timedelta(days=90), 17)}],
+        hide_dates=True)
+
+    events['nutcracker'] = create_event(
+        'Casse-Noisette', venues['celestins'], [tags['family']],
+        "Le ballet de Noël, en préparation.",
+        [{'start': local(start + dt.timedelta(days=60), 15),
+                'capacity': 450}], state='draft')
+
+    events['gala'] = create_event(
+        'Gala des mécènes', venues['celestins'], [],
+        "Soirée privée réservée aux mécènes du théâtre.",
+        [{'start': local(start + dt.timedelta(days=20), 19),
+                'capacity': 120}], visibility='private')
+
+    sessions = Session.find([('event.state', '=', 'published')])
+    Session.click(sessions, 'open_sale')
+    return events
+
+
+def create_orders(database, seed=20261123):
+    """Buyers, orders and tickets made through the core services, as the
+    shop and the box office will"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    rng = random.Random(seed)
+    with Transaction().start(database, 1) as transaction:
+        pool = Pool()
+        Company = pool.get('company.company')
+        company, = Company.search([])
+        with transaction.set_context(company=company.id):
+            _create_orders(pool, rng)
+        transaction.commit()
+
+
+def _create_orders(pool, rng):
+    Party = pool.get('party.party')
+    Session = pool.get('ticket.session')
+    Hold = pool.get('ticket.hold')
+    Order = pool.get('ticket.order')
+    OrderLine = pool.get('ticket.order.line')
+    prices = {
+        'Le Misanthrope — Molière': Decimal('32.00'),
+        'Jazz sous les Pins': Decimal('45.00'),
+        'PyCon FR': Decimal('0'),
+        'Beethoven — Symphonie n° 9': Decimal('58.00'),
+        'Exposition « Lumière ! »': Decimal('12.50'),
+        'Gala des mécènes': Decimal('150.00'),
+        }
+    buyers = Party.create([{
+                'name': f'{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}',
+                'contact_mechanisms': [('create', [{
+                                'type': 'email',
+                                'value': f'spectateur{i}@example.org'}])],
+                } for i in range(60)])
+    sessions = Session.search([('state', '=', 'on_sale')])
+    symphony = [s for s in sessions
+        if s.event.name.startswith('Beethoven')]
+    others = [s for s in sessions if s not in symphony]
+
+    def sell(session, quantity, channel, state):
+        hold = Hold.reserve([{'session': session, 'quantity': quantity,
+                    'description': 'Plein tarif'}], channel=channel)
+        if state == 'hold':
+            return
+        buyer = rng.choice(buyers)
+        order = Order.create_from_holds([hold], party=buyer)
+        # Prices come from the pricing addon; the demo sets them directly.
+        for line in order.lines:
+            line.unit_price = prices.get(session.event.name, Decimal(20))
+        OrderLine.save(order.lines)
+        if state in {'paid', 'cancelled'}:
+            Order.pay([order])
+        if state == 'cancelled':
+            Order.cancel([order])
+
+    # The symphony sells out
+    while Session(symphony[0].id).available:
+        sell(symphony[0], min(4, Session(symphony[0].id).available),
+            rng.choice(['web', 'box_office']), 'paid')
+    for _ in range(70):
+        session = rng.choice(others)
+        state = rng.choices(
+            ['paid', 'reserved', 'cancelled', 'hold'], [80, 8, 6, 6])[0]
+        sell(session, rng.randint(1, 4),
+            rng.choice(['web', 'web', 'box_office']), state)
+
+
+def banner(database):
+    base = f'http://127.0.0.1:{PORT}'
+    print(f"""
+Guichet demo is running.
+  Back office (Tryton web client): {base}/
+      database: {database}   login: admin   password: {ADMIN_PASSWORD}
+  Public JSON API:                 {base}/{database}/ticket/api/v1/events
+  OpenAPI document:                {base}/{database}/ticket/api/v1/openapi.json
+  PostgreSQL:                      {pgctl.uri(database)}
+Stop everything with `make stop`; start over with `make demo-reset`.""")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('database', nargs='?', default='guichet_demo')
+    parser.add_argument('--reset', action='store_true')
+    parser.add_argument('--banner', action='store_true')
+    args = parser.parse_args()
+    if args.banner:
+        banner(args.database)
+        return 0
+    pgctl.start()
+    if args.reset:
+        drop_database(args.database)
+    if not database_exists(args.database):
+        print(f"Creating database {args.database} (a few minutes)...")
+        create_database(args.database)
+    config = connect(args.database)
+    if has_demo_data(config):
+        print(f"Reusing database {args.database}.")
+        return 0
+    print("Loading demo data...")
+    setup_company(config)
+    venues = create_venues()
+    tags = create_tags()
+    create_events(venues, tags)
+    create_orders(args.database)
+    print("Demo data loaded.")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
