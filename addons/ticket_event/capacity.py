@@ -87,40 +87,58 @@ class CapacityPool(ModelSQL, ModelView):
         quantities maps a pool id to a number of places. Places are taken
         from the free capacity into the counter named by take ('held' or
         'sold') and given back from the counter named by give. Either all
-        pools change or CapacityError is raised (and the transaction must
-        be rolled back, which every caller's transaction does).
+        pools change or none does and CapacityError is raised.
         """
         assert take in {None, 'held', 'sold'}
         assert give in {None, 'held', 'sold'}
+        moved = []
+        try:
+            for pool_id in sorted(quantities):
+                quantity = quantities[pool_id]
+                if not quantity:
+                    continue
+                if not cls._move(pool_id, quantity, take, give):
+                    for moved_id, moved_quantity in reversed(moved):
+                        cls._move(
+                            moved_id, -moved_quantity, take, give,
+                            check=False)
+                    forget_records(cls, quantities)
+                    pool = cls(pool_id)
+                    raise CapacityError(gettext(
+                            'ticket_event.msg_pool_full',
+                            pool=pool.name,
+                            available=max(pool.available, 0),
+                            quantity=quantity))
+                moved.append((pool_id, quantity))
+        finally:
+            forget_records(cls, quantities)
+
+    @classmethod
+    def _move(cls, pool_id, quantity, take, give, check=True):
+        """Move quantity places of one pool by a conditional UPDATE (which
+        locks the row); return whether the pool had them.
+
+        Without check, the UPDATE is unconditional: it undoes a move of the
+        same transaction when given the opposite quantity."""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for pool_id in sorted(quantities):
-            quantity = quantities[pool_id]
-            if not quantity:
-                continue
-            columns, values = [], []
-            where = table.id == pool_id
-            if take:
-                column = getattr(table, take)
-                columns.append(column)
-                values.append(column + quantity)
-                if give is None:
-                    where &= (
-                        table.capacity - table.sold - table.held >= quantity)
-            if give:
-                column = getattr(table, give)
-                columns.append(column)
-                values.append(column - quantity)
+        columns, values = [], []
+        where = table.id == pool_id
+        if take:
+            column = getattr(table, take)
+            columns.append(column)
+            values.append(column + quantity)
+            if check and give is None:
+                where &= table.capacity - table.sold - table.held >= quantity
+        if give:
+            column = getattr(table, give)
+            columns.append(column)
+            values.append(column - quantity)
+            if check:
                 where &= column >= quantity
-            cursor.execute(*table.update(
-                    columns, values, where=where, returning=[table.id]))
-            if not cursor.fetchone():
-                pool = cls(pool_id)
-                raise CapacityError(gettext(
-                        'ticket_event.msg_pool_full',
-                        pool=pool.name, available=max(pool.available, 0),
-                        quantity=quantity))
-        forget_records(cls, quantities)
+        cursor.execute(*table.update(
+                columns, values, where=where, returning=[table.id]))
+        return cursor.fetchone() is not None
 
     @classmethod
     def quantities_for(cls, items):

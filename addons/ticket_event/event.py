@@ -173,11 +173,16 @@ class Event(Workflow, ModelSQL, ModelView):
     def validate_fields(cls, events, field_names):
         super().validate_fields(events, field_names)
         if field_names & {'hide_dates', 'sessions'}:
-            for event in events:
-                if event.hide_dates and not event.get_long_event(None):
-                    raise ValidationError(gettext(
-                            'ticket_event.msg_event_hide_dates_short',
-                            event=event.rec_name))
+            cls.check_hide_dates(events)
+
+    @classmethod
+    def check_hide_dates(cls, events):
+        "Raise ValidationError if a short event hides its dates"
+        for event in events:
+            if event.hide_dates and not event.get_long_event(None):
+                raise ValidationError(gettext(
+                        'ticket_event.msg_event_hide_dates_short',
+                        event=event.rec_name))
 
     @classmethod
     def copy(cls, events, default=None):
@@ -224,10 +229,21 @@ class Event(Workflow, ModelSQL, ModelView):
     def duplicate(self, name, copy_sessions=False, shift=None):
         """Copy the event as a template, with its sessions shifted by shift
         and its shared pools when copy_sessions is set"""
-        Session = Pool().get('ticket.session')
+        pool = Pool()
+        CapacityPool = pool.get('ticket.pool')
+        Session = pool.get('ticket.session')
         event, = self.copy([self], default={'name': name})
         if copy_sessions:
-            Session.copy_to_event(self.sessions, event, shift=shift)
+            copies = Session.copy_to_event(self.sessions, event, shift=shift)
+            session_copies = {
+                s.id: c.id for s, c in zip(self.sessions, copies)}
+            own_pools = {s.pool for s in self.sessions}
+            CapacityPool.copy(
+                [p for p in self.pools if p not in own_pools], default={
+                    'event': event.id,
+                    'sessions': lambda data: [
+                        session_copies[s] for s in data['sessions']],
+                    })
         return event
 
 

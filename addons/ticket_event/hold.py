@@ -123,6 +123,9 @@ class Hold(Workflow, ModelSQL, ModelView):
             item['session'].check_on_sale(channel)
         if company is None:
             company = items[0]['session'].event.company
+        if any(i['session'].event.company.id != int(company)
+                for i in items):
+            raise HoldError(gettext('ticket_event.msg_hold_one_company'))
         quantities = CapacityPool.quantities_for(
             (i['session'], i['quantity'], i.get('pools')) for i in items)
         CapacityPool.move_places(quantities, take='held')
@@ -174,8 +177,8 @@ class Hold(Workflow, ModelSQL, ModelView):
     @classmethod
     @ModelView.button
     def release(cls, holds):
-        "Give the places of active holds back; return the released holds"
-        return cls._end(holds, 'released')
+        "Give the places of the active holds back to sale"
+        cls._end(holds, 'released')
 
     @classmethod
     def expire_stale(cls):
@@ -185,6 +188,18 @@ class Hold(Workflow, ModelSQL, ModelView):
                 ('expires_at', '<', now()),
                 ], order=[('id', 'ASC')])
         return cls._end(holds, 'expired')
+
+    @classmethod
+    def check_live(cls, holds):
+        "Raise HoldError unless every hold is active and not expired"
+        cls._raise_not_live([h for h in holds if not h.is_live])
+
+    @classmethod
+    def _raise_not_live(cls, holds):
+        if holds:
+            raise HoldError(gettext(
+                    'ticket_event.msg_hold_not_active',
+                    hold=', '.join(h.token[:8] for h in holds)))
 
     @classmethod
     def convert(cls, holds, order):
@@ -202,15 +217,22 @@ class Hold(Workflow, ModelSQL, ModelView):
                 & (table.expires_at > now()),
                 returning=[table.id]))
         converted = {r[0] for r in cursor}
-        if converted != set(ids):
-            raise HoldError(gettext(
-                    'ticket_event.msg_hold_not_active',
-                    hold=', '.join(h.token[:8] for h in holds
-                        if h.id not in converted)))
         forget_records(cls, ids)
+        cls._raise_not_live([h for h in holds if h.id not in converted])
         allocations = Allocation.search([('hold', 'in', ids)])
         Allocation.write(allocations, {'order': order.id})
         return allocations
+
+    @classmethod
+    def check_modification(cls, mode, holds, values=None, external=False):
+        super().check_modification(
+            mode, holds, values=values, external=external)
+        if mode == 'delete':
+            for hold in holds:
+                if hold.state == 'converted':
+                    raise HoldError(gettext(
+                            'ticket_event.msg_hold_delete_converted',
+                            hold=hold.rec_name, order=hold.order.rec_name))
 
     @classmethod
     def delete(cls, holds):

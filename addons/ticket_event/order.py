@@ -9,7 +9,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Eval, If
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .common import now
@@ -151,8 +151,10 @@ class Order(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Configuration = pool.get('ticket.configuration')
         Hold = pool.get('ticket.hold')
+        holds = list(dict.fromkeys(holds))
         if not holds:
             raise OrderError(gettext('ticket_event.msg_order_no_hold'))
+        Hold.check_live(holds)
         config = Configuration(1)
         companies = {h.company for h in holds}
         if len(companies) != 1:
@@ -194,17 +196,26 @@ class Order(Workflow, ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('paid')
     def pay(cls, orders):
-        "Mark reserved orders paid: their places are sold and tickets issued"
-        pool = Pool()
-        Allocation = pool.get('ticket.allocation')
-        Ticket = pool.get('ticket.ticket')
+        """Mark reserved orders paid: their places are sold and tickets issued.
+
+        An order already paid stays as it is, so a payment notified twice
+        issues the tickets once; a cancelled or expired order raises
+        OrderError."""
+        cls.lock(orders)
         for order in orders:
-            if order.state != 'reserved':
+            if order.state not in {'reserved', 'paid'}:
                 raise OrderError(gettext(
                         'ticket_event.msg_order_not_reserved',
                         order=order.rec_name))
+        cls._pay([o for o in orders if o.state == 'reserved'])
+
+    @classmethod
+    @Workflow.transition('paid')
+    def _pay(cls, orders):
+        pool = Pool()
+        Allocation = pool.get('ticket.allocation')
+        Ticket = pool.get('ticket.ticket')
         Allocation.sell([a for o in orders for a in o.allocations])
         Ticket.issue([l for o in orders for l in o.lines])
         cls.write(orders, {'paid_at': now(), 'reserved_until': None})
@@ -214,6 +225,7 @@ class Order(Workflow, ModelSQL, ModelView):
     @Workflow.transition('cancelled')
     def cancel(cls, orders):
         "Cancel orders: their places return to sale, their tickets are void"
+        cls.lock(orders)
         pool = Pool()
         Allocation = pool.get('ticket.allocation')
         Ticket = pool.get('ticket.ticket')

@@ -84,6 +84,7 @@ class _TicketPDF(Report):
         action_id = data.get('action_id') or ActionReport.search(
             [('report_name', '=', cls.__name__)], limit=1)[0].id
         action = ActionReport(action_id)
+        cls.check_access(action, Order.__name__, ids)
         orders = Order.browse(ids)
         tickets = [t for o in orders for t in o.tickets
             if t.state != 'cancelled']

@@ -1,13 +1,10 @@
 import datetime as dt
 
-from sql import Null
-
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
-from trytond.pyson import Bool, Eval, If
-from trytond.transaction import Transaction
+from trytond.pyson import Bool, Eval, If, PYSONEncoder
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import format_local, now, to_local, to_utc
@@ -157,7 +154,7 @@ class Session(Workflow, ModelSQL, ModelView):
     def default_capacity(cls):
         return 0
 
-    @fields.depends('event', '_parent_event.venue')
+    @fields.depends('event', '_parent_event.venue', 'capacity')
     def on_change_event(self):
         if self.event and self.event.venue and self.event.venue.capacity:
             if not self.capacity:
@@ -268,12 +265,17 @@ class Session(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def copy_to_event(cls, sessions, event, shift=None):
-        "Copy sessions to event, shifting their dates by shift"
+        """Copy sessions to event, their dates moved by shift on the clock
+        of the event's time zone: a show at 20:30 stays at 20:30 across a
+        change of daylight saving time"""
         shift = shift or dt.timedelta()
+        zone = event.timezone
 
         def moved(field):
             def value(data):
-                return data[field] + shift if data.get(field) else None
+                if data.get(field):
+                    local = to_local(data[field], zone).replace(tzinfo=None)
+                    return to_utc(local + shift, zone)
             return value
         return cls.copy(sessions, default={
                 'event': event.id,
@@ -313,8 +315,20 @@ class Session(Workflow, ModelSQL, ModelView):
                     session=self.rec_name))
 
     @classmethod
+    def delete(cls, sessions):
+        "Delete the sessions and their own pools"
+        CapacityPool = Pool().get('ticket.pool')
+        pools = [s.pool for s in sessions if s.pool]
+        super().delete(sessions)
+        CapacityPool.delete(pools)
+
+    @classmethod
     def validate_fields(cls, sessions, field_names):
+        pool = Pool()
+        Event = pool.get('ticket.event')
         super().validate_fields(sessions, field_names)
+        if field_names & {'event', 'start', 'end'}:
+            Event.check_hide_dates(list({s.event for s in sessions}))
         if field_names & {'event', 'venue'}:
             for session in sessions:
                 if (session.venue
@@ -451,15 +465,11 @@ class CreateSessionsStart(ModelView):
         if self.mode == 'weekly':
             return Session.create(self.weekly_values())
         template = self.template
-        local_time = to_local(template.start, self.event.timezone).time()
+        day = to_local(template.start, template.event.timezone).date()
         sessions = []
         for line in self.dates:
-            start = to_utc(
-                dt.datetime.combine(line.date, local_time),
-                self.event.timezone)
             sessions.extend(Session.copy_to_event(
-                    [template], template.event,
-                    shift=start - template.start))
+                    [template], template.event, shift=line.date - day))
         return sessions
 
     def weekly_values(self):
@@ -499,22 +509,22 @@ class CreateSessions(Wizard):
 
     def default_start(self, fields):
         values = {}
-        if self.model and self.model.__name__ == 'ticket.event' and self.record:
+        model = self.model.__name__ if self.model else None
+        if model == 'ticket.event' and self.record:
             values['event'] = self.record.id
             if self.record.venue.capacity:
                 values['capacity'] = self.record.venue.capacity
-        elif (self.model and self.model.__name__ == 'ticket.session'
-                and self.record):
+        elif model == 'ticket.session' and self.record:
             values['event'] = self.record.event.id
             values['mode'] = 'dates'
             values['template'] = self.record.id
         return values
 
     def do_create_(self, action):
-        Session = Pool().get('ticket.session')
         sessions = self.start.create_sessions()
         if not sessions:
             raise ValidationError(gettext(
                     'ticket_event.msg_session_create_none'))
-        action['domain'] = [('id', 'in', [s.id for s in sessions])]
+        action['pyson_domain'] = PYSONEncoder().encode(
+            [('id', 'in', [s.id for s in sessions])])
         return action, {}

@@ -11,6 +11,7 @@ class Venue(DeactivableMixin, ModelSQL, ModelView):
     company = fields.Many2One('company.company', "Company", required=True)
     party = fields.Many2One(
         'party.party', "Party",
+        context={'company': Eval('company', -1)}, depends={'company'},
         help="The party that holds the address of the venue.")
     address = fields.Many2One(
         'party.address', "Address",
