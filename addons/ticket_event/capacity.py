@@ -142,20 +142,25 @@ class CapacityPool(ModelSQL, ModelView):
 
     @classmethod
     def quantities_for(cls, items):
-        """Return the places per pool that items consume.
+        """Return the places per pool that hold items consume.
 
-        items is an iterable of (session, quantity, extra_pools): a place of
-        a session counts in every pool of the session and in the extra pools
-        (a category's or a tariff's).
+        items is an iterable of dict with 'session', 'quantity', optional
+        'places_per_unit' (default 1; 2 for a couple rate), 'pools' (extra
+        pools the places count in, e.g. a category's or a tariff's) and
+        'in_session_capacity' (default True; False for admissions outside
+        the session's capacity such as press or parking).
         """
         quantities = defaultdict(int)
-        for session, quantity, extra_pools in items:
-            pools = {p.id for p in session.pools}
+        for item in items:
+            places = item['quantity'] * item.get('places_per_unit', 1)
+            pools = set()
+            if item.get('in_session_capacity', True):
+                pools.update(p.id for p in item['session'].pools)
             pools.update(p if isinstance(p, int) else p.id
-                for p in (extra_pools or []))
+                for p in (item.get('pools') or []))
             for pool_id in pools:
-                quantities[pool_id] += quantity
-        return dict(quantities)
+                quantities[pool_id] += places
+        return {p: q for p, q in quantities.items() if q}
 
     @classmethod
     def check_counts(cls, pools=None):

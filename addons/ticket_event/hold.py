@@ -126,8 +126,7 @@ class Hold(Workflow, ModelSQL, ModelView):
         if any(i['session'].event.company.id != int(company)
                 for i in items):
             raise HoldError(gettext('ticket_event.msg_hold_one_company'))
-        quantities = CapacityPool.quantities_for(
-            (i['session'], i['quantity'], i.get('pools')) for i in items)
+        quantities = CapacityPool.quantities_for(items)
         CapacityPool.move_places(quantities, take='held')
 
         hold = cls(
@@ -251,6 +250,22 @@ class HoldItem(ModelSQL, ModelView):
         domain=[('quantity', '>', 0)])
     description = fields.Char(
         "Description", help="The kind of place, printed on the ticket.")
+    places_per_unit = fields.Integer(
+        "Places per Unit", required=True,
+        domain=[('places_per_unit', '>=', 0)],
+        help="Places (and tickets) per unit: 2 for a couple rate.")
+    in_session_capacity = fields.Boolean(
+        "In Session Capacity",
+        help="Unchecked for admissions that do not count in the session's "
+        "capacity (press, parking).")
+
+    @classmethod
+    def default_places_per_unit(cls):
+        return 1
+
+    @classmethod
+    def default_in_session_capacity(cls):
+        return True
 
 
 class Allocation(ModelSQL, ModelView):

@@ -143,11 +143,13 @@ class Order(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def create_from_holds(cls, holds, party=None, email=None, phone=None,
-            channel=None, payment_delay=None):
+            channel=None, payment_delay=None, lines=None):
         """Create a reserved order that takes over the places of holds.
 
-        The places stay held until the order is paid, cancelled, or
-        expires after payment_delay (the configured delay by default)."""
+        lines are the order lines (unsaved), as the price engine makes them;
+        by default one free line per hold item. The places stay held until
+        the order is paid, cancelled, or expires after payment_delay (the
+        configured delay by default)."""
         pool = Pool()
         Configuration = pool.get('ticket.configuration')
         Hold = pool.get('ticket.hold')
@@ -171,7 +173,8 @@ class Order(Workflow, ModelSQL, ModelView):
             state='reserved')
         if party and not email:
             order.email = party.email
-        order.lines = cls._lines_from_holds(holds)
+        order.lines = (
+            lines if lines is not None else cls._lines_from_holds(holds))
         order.save()
         Hold.convert(holds, order)
         return order
@@ -184,6 +187,7 @@ class Order(Workflow, ModelSQL, ModelView):
                 session=item.session,
                 description=item.description,
                 quantity=item.quantity,
+                tickets_per_unit=item.places_per_unit,
                 unit_price=Decimal(0))
             for hold in holds for item in hold.items]
 
