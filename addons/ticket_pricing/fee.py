@@ -1,0 +1,196 @@
+"""Booking fees: per ticket or per order, fixed or a percentage, capped
+per order and channel."""
+from decimal import Decimal
+
+from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from guichet.ticket_event.hold import CHANNELS
+
+from .engine import ZERO, QuoteLine
+
+DELIVERIES = [
+    ('e_ticket', "E-ticket"),
+    ('box_office', "Collect at the Box Office"),
+    ('post', "Post"),
+    ]
+
+
+class Fee(DeactivableMixin, ModelSQL, ModelView):
+    "A booking fee"
+    __name__ = 'ticket.fee'
+    company = fields.Many2One('company.company', "Company", required=True)
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    name = fields.Char("Name", required=True, translate=True)
+    event = fields.Many2One(
+        'ticket.event', "Event", ondelete='CASCADE',
+        domain=[('company', '=', Eval('company', -1))],
+        help="Empty for every event of the company.")
+    product = fields.Many2One(
+        'product.product', "Product", required=True, ondelete='RESTRICT',
+        domain=[('type', '=', 'service')],
+        context={'company': Eval('company', -1)}, depends={'company'},
+        help="Carries the revenue account and the taxes of the fee.")
+    level = fields.Selection([
+            ('ticket', "Per Ticket"),
+            ('order', "Per Order"),
+            ], "Level", required=True)
+    computation = fields.Selection([
+            ('fixed', "Fixed Amount"),
+            ('percentage', "Percentage"),
+            ], "Computation", required=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency',
+        states={
+            'required': Eval('computation') == 'fixed',
+            'invisible': Eval('computation') != 'fixed',
+            },
+        domain=['OR', ('amount', '=', None), ('amount', '>=', 0)],
+        help="Tax included; per ticket unit or per order.")
+    rate = fields.Numeric(
+        "Rate", digits=(16, 4),
+        states={
+            'required': Eval('computation') == 'percentage',
+            'invisible': Eval('computation') != 'percentage',
+            },
+        domain=['OR', ('rate', '=', None), ('rate', '>=', 0)],
+        help="0.05 for 5 % of the price of the tickets (after discounts).")
+    channels = fields.MultiSelection(
+        CHANNELS, "Channels", help="Empty for every channel.")
+    deliveries = fields.MultiSelection(
+        DELIVERIES, "Delivery Modes", help="Empty for every delivery mode.")
+    tariffs = fields.Many2Many(
+        'ticket.fee-ticket.tariff', 'fee', 'tariff', "Tariffs",
+        states={'invisible': Eval('level') != 'ticket'},
+        help="Empty for every tariff that issues tickets.")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_level(cls):
+        return 'ticket'
+
+    @classmethod
+    def default_computation(cls):
+        return 'fixed'
+
+    @fields.depends('company')
+    def on_change_with_currency(self, name=None):
+        return self.company.currency if self.company else None
+
+    def applies(self, quote):
+        request = quote.request
+        events = {l.tariff.event for l in quote.ticket_lines if l.tariff}
+        return ((not self.event or self.event in events)
+            and (not self.channels or request.channel in self.channels)
+            and (not self.deliveries
+                or request.delivery in self.deliveries))
+
+    def compute(self, quote):
+        "The fee's amount for quote, tax included, rounded"
+        if self.level == 'order':
+            lines = quote.ticket_lines
+            if self.computation == 'fixed':
+                return self.amount if lines else ZERO
+        else:
+            lines = [l for l in quote.ticket_lines
+                if l.kind == 'ticket'
+                and (not self.tariffs or l.tariff in self.tariffs)]
+            if self.computation == 'fixed':
+                return quote.round(
+                    self.amount * sum(l.quantity for l in lines))
+        base = sum((l.gross - l.discount for l in lines), ZERO)
+        return quote.round(base * self.rate)
+
+    @classmethod
+    def quote_lines(cls, quote):
+        "The fee lines of quote, capped"
+        FeeCap = Pool().get('ticket.fee.cap')
+        fees = cls.search([
+                ('company', '=', quote.company.id),
+                ], order=[('id', 'ASC')])
+        lines = []
+        for fee in fees:
+            if not fee.applies(quote):
+                continue
+            amount = fee.compute(quote)
+            if amount > 0:
+                lines.append(QuoteLine(
+                        kind='fee', description=fee.name, quantity=1,
+                        unit_price=amount, product=fee.product,
+                        places_per_unit=0))
+        cap = FeeCap.cap_for(quote)
+        if cap is not None:
+            cls.cap_lines(quote, lines, cap)
+        return [l for l in lines if l.unit_price > 0]
+
+    @staticmethod
+    def cap_lines(quote, lines, cap):
+        "Scale the fee lines down so that they sum to cap at most"
+        total = sum((l.unit_price for l in lines), ZERO)
+        if total <= cap:
+            return
+        remaining = cap
+        for line in lines[:-1]:
+            line.unit_price = quote.round(line.unit_price * cap / total)
+            line.notes.append('capped')
+            remaining -= line.unit_price
+        if lines:
+            lines[-1].unit_price = max(remaining, ZERO)
+            lines[-1].notes.append('capped')
+
+
+class FeeTariff(ModelSQL):
+    __name__ = 'ticket.fee-ticket.tariff'
+    fee = fields.Many2One(
+        'ticket.fee', "Fee", required=True, ondelete='CASCADE')
+    tariff = fields.Many2One(
+        'ticket.tariff', "Tariff", required=True, ondelete='CASCADE')
+
+
+class FeeCap(ModelSQL, ModelView):
+    "The most an order pays in fees on a channel (plafond des frais)"
+    __name__ = 'ticket.fee.cap'
+    company = fields.Many2One('company.company', "Company", required=True)
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    event = fields.Many2One(
+        'ticket.event', "Event", ondelete='CASCADE',
+        domain=[('company', '=', Eval('company', -1))],
+        help="Empty for every event; an event's cap wins over the "
+        "company's.")
+    channel = fields.Selection(CHANNELS, "Channel", required=True)
+    amount = Monetary(
+        "Cap", currency='currency', digits='currency', required=True,
+        domain=[('amount', '>=', 0)])
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @fields.depends('company')
+    def on_change_with_currency(self, name=None):
+        return self.company.currency if self.company else None
+
+    @classmethod
+    def cap_for(cls, quote):
+        "The cap on quote's fees, or None"
+        events = {l.tariff.event.id for l in quote.ticket_lines if l.tariff}
+        caps = cls.search([
+                ('company', '=', quote.company.id),
+                ('channel', '=', quote.request.channel),
+                ['OR', ('event', '=', None), ('event', 'in', list(events))],
+                ])
+        specific = [c.amount for c in caps if c.event]
+        if specific:
+            return min(specific)
+        general = [c.amount for c in caps if not c.event]
+        return min(general) if general else None

@@ -1,0 +1,309 @@
+"""Tariffs and their categories: what a place costs, where and when."""
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
+from trytond.model.exceptions import ValidationError
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, If
+
+from guichet.ticket_event.common import now
+
+from .exceptions import PricingError
+
+SALE_CHANNELS = [
+    ('online', "Online"),
+    ('box_office', "Box Office"),
+    ('partner', "Partners"),
+    ('hidden', "Hidden (direct link only)"),
+    ]
+# The tariff channel that a sale channel of an order sells through.
+ORDER_CHANNEL = {
+    'web': 'online',
+    'api': 'online',
+    'box_office': 'box_office',
+    'phone': 'box_office',
+    'partner': 'partner',
+    }
+
+
+class Event(metaclass=PoolMeta):
+    __name__ = 'ticket.event'
+    price_display = fields.Selection([
+            ('tax_included', "Tax Included"),
+            ('tax_excluded', "Tax Excluded"),
+            ], "Price Display", required=True,
+        help="Whether the tariff prices of the event include the taxes "
+        "(the usual case for the public) or not (business events).")
+    categories = fields.One2Many(
+        'ticket.tariff.category', 'event', "Tariff Categories")
+    tariffs = fields.One2Many('ticket.tariff', 'event', "Tariffs")
+
+    @classmethod
+    def default_price_display(cls):
+        return 'tax_included'
+
+    def duplicate(self, name, copy_sessions=False, shift=None):
+        pool = Pool()
+        Category = pool.get('ticket.tariff.category')
+        Tariff = pool.get('ticket.tariff')
+        event = super().duplicate(
+            name, copy_sessions=copy_sessions, shift=shift)
+        categories = Category.copy(self.categories, default={
+                'event': event.id, 'pool': None})
+        mapping = dict(zip(self.categories, categories))
+        for tariff in self.tariffs:
+            Tariff.copy([tariff], default={
+                    'event': event.id,
+                    'category': (mapping[tariff.category].id
+                        if tariff.category else None),
+                    'sessions': None,
+                    'pool': None,
+                    })
+        return event
+
+    @classmethod
+    def copy(cls, events, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('categories', None)
+        default.setdefault('tariffs', None)
+        return super().copy(events, default=default)
+
+
+class Category(sequence_ordered(), ModelSQL, ModelView):
+    "A group of tariffs, e.g. a day of a festival or a seating area"
+    __name__ = 'ticket.tariff.category'
+    event = fields.Many2One(
+        'ticket.event', "Event", required=True, ondelete='CASCADE')
+    name = fields.Char("Name", required=True, translate=True,
+        help="Printed above the tariff name on the ticket.")
+    pool = fields.Many2One(
+        'ticket.pool', "Capacity Pool", ondelete='RESTRICT',
+        domain=[('event', '=', Eval('event', -1))],
+        help="Caps the places sold by all the tariffs of the category.")
+    tariffs = fields.One2Many('ticket.tariff', 'category', "Tariffs")
+
+
+class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
+    "A price for a kind of admission"
+    __name__ = 'ticket.tariff'
+    event = fields.Many2One(
+        'ticket.event', "Event", required=True, ondelete='CASCADE')
+    company = fields.Function(
+        fields.Many2One('company.company', "Company"),
+        'on_change_with_company', searcher='search_company')
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    name = fields.Char("Name", required=True, translate=True)
+    description = fields.Text("Description", translate=True,
+        help="Shown to buyers, e.g. the proof a reduced rate requires.")
+    category = fields.Many2One(
+        'ticket.tariff.category', "Category", ondelete='RESTRICT',
+        domain=[('event', '=', Eval('event', -1))])
+    price = Monetary(
+        "Price", currency='currency', digits='currency', required=True,
+        domain=[('price', '>=', 0)],
+        help="Tax included or excluded as the event displays its prices.")
+    product = fields.Many2One(
+        'product.product', "Product", required=True, ondelete='RESTRICT',
+        domain=[
+            ('type', '=', 'service'),
+            ],
+        context={'company': Eval('company', -1)}, depends={'company'},
+        help="Carries the revenue account and the taxes (VAT) of the "
+        "tariff.")
+    sessions = fields.Many2Many(
+        'ticket.tariff-ticket.session', 'tariff', 'session', "Sessions",
+        domain=[('event', '=', Eval('event', -1))],
+        help="The sessions the tariff is sold for; empty for all.")
+    channels = fields.MultiSelection(
+        SALE_CHANNELS, "Sale Channels",
+        help="Where the tariff is offered; 'Hidden' tariffs are sold only "
+        "through a direct link.")
+    sale_start = fields.DateTime("Sale Start")
+    sale_end = fields.DateTime(
+        "Sale End",
+        domain=[If(Bool(Eval('sale_start')) & Bool(Eval('sale_end')),
+                ('sale_end', '>=', Eval('sale_start')), ())])
+    min_quantity = fields.Integer(
+        "Minimum per Order", required=True,
+        domain=[('min_quantity', '>=', 1)],
+        help="A minimum above 1 makes a group rate.")
+    max_quantity = fields.Integer(
+        "Maximum per Order",
+        domain=['OR', ('max_quantity', '=', None),
+            ('max_quantity', '>=', Eval('min_quantity', 1))])
+    pool = fields.Many2One(
+        'ticket.pool', "Own Capacity Pool", ondelete='RESTRICT',
+        domain=[('event', '=', Eval('event', -1))],
+        help="Caps the places sold at this tariff (e.g. 50 early birds).")
+    issues_ticket = fields.Boolean(
+        "Issues a Ticket",
+        help="Unchecked for what is not an admission: memberships, "
+        "donations, add-ons.")
+    tickets_per_unit = fields.Integer(
+        "Tickets per Unit", required=True,
+        domain=[('tickets_per_unit', '>=', 1)],
+        states={'invisible': ~Eval('issues_ticket')},
+        help="Places and tickets a unit gives: 2 for a couple rate (a pack).")
+    pay_what_you_want = fields.Boolean(
+        "Pay What You Want",
+        help="The buyer chooses the price, between the minimum and the "
+        "maximum.")
+    minimum_price = Monetary(
+        "Minimum Price", currency='currency', digits='currency',
+        states={'invisible': ~Eval('pay_what_you_want')},
+        domain=['OR', ('minimum_price', '=', None),
+            ('minimum_price', '>=', 0)])
+    maximum_price = Monetary(
+        "Maximum Price", currency='currency', digits='currency',
+        states={'invisible': ~Eval('pay_what_you_want')},
+        domain=['OR', ('maximum_price', '=', None),
+            ('maximum_price', '>=', Eval('minimum_price', 0))])
+    excluded_from_capacity = fields.Boolean(
+        "Excluded from Capacity",
+        states={'invisible': ~Eval('issues_ticket')},
+        help="The places sold do not count in the session's capacity "
+        "(press, parking). Only the category and tariff pools cap them.")
+    capacity_warning = fields.Function(fields.Char(
+            "Warning", states={
+                'invisible': ~Eval('excluded_from_capacity'),
+                }), 'on_change_with_capacity_warning')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('event', 'DESC'))
+
+    @classmethod
+    def default_channels(cls):
+        return ['online', 'box_office']
+
+    @classmethod
+    def default_min_quantity(cls):
+        return 1
+
+    @classmethod
+    def default_issues_ticket(cls):
+        return True
+
+    @classmethod
+    def default_tickets_per_unit(cls):
+        return 1
+
+    @fields.depends('event', '_parent_event.company')
+    def on_change_with_company(self, name=None):
+        return self.event.company if self.event else None
+
+    @classmethod
+    def search_company(cls, name, clause):
+        return [('event.company',) + tuple(clause[1:])]
+
+    @fields.depends('excluded_from_capacity', 'pool')
+    def on_change_with_capacity_warning(self, name=None):
+        if self.excluded_from_capacity:
+            if self.pool:
+                return gettext('ticket_pricing.msg_tariff_excluded_pool')
+            return gettext('ticket_pricing.msg_tariff_excluded_no_pool')
+
+    @fields.depends('event', '_parent_event.company')
+    def on_change_with_currency(self, name=None):
+        if self.event and self.event.company:
+            return self.event.company.currency
+
+    def get_rec_name(self, name):
+        if self.category:
+            return f'{self.category.name} - {self.name}'
+        return self.name
+
+    @property
+    def label(self):
+        "The kind of admission printed on the ticket: category over name"
+        if self.category:
+            return f'{self.category.name}\n{self.name}'
+        return self.name
+
+    @property
+    def taxes(self):
+        return list(self.product.customer_taxes_used)
+
+    @classmethod
+    def validate_fields(cls, tariffs, field_names):
+        super().validate_fields(tariffs, field_names)
+        for tariff in tariffs:
+            if (tariff.pay_what_you_want and tariff.minimum_price
+                    and tariff.price < tariff.minimum_price):
+                raise ValidationError(gettext(
+                        'ticket_pricing.msg_tariff_pwyw_price',
+                        tariff=tariff.rec_name))
+
+    def is_for_session(self, session):
+        return (session.event == self.event
+            and (not self.sessions or session in self.sessions))
+
+    def check_sale(self, session, channel, at=None):
+        "Raise PricingError unless the tariff sells for session on channel"
+        at = at or now()
+        if not self.active or not self.is_for_session(session):
+            raise PricingError(gettext(
+                    'ticket_pricing.msg_tariff_not_for_session',
+                    tariff=self.rec_name, session=session.rec_name),
+                'not_for_session')
+        channels = set(self.channels or [])
+        wanted = ORDER_CHANNEL.get(channel)
+        if wanted not in channels and not (
+                wanted == 'online' and 'hidden' in channels):
+            raise PricingError(gettext(
+                    'ticket_pricing.msg_tariff_not_for_channel',
+                    tariff=self.rec_name), 'not_for_channel')
+        if ((self.sale_start and at < self.sale_start)
+                or (self.sale_end and at > self.sale_end)):
+            raise PricingError(gettext(
+                    'ticket_pricing.msg_tariff_window_closed',
+                    tariff=self.rec_name), 'window_closed')
+
+    def check_quantity(self, quantity):
+        if quantity < self.min_quantity or (
+                self.max_quantity and quantity > self.max_quantity):
+            raise PricingError(gettext(
+                    'ticket_pricing.msg_tariff_quantity',
+                    tariff=self.rec_name,
+                    minimum=self.min_quantity,
+                    maximum=self.max_quantity or '∞'), 'quantity')
+
+    def unit_price(self, amount=None):
+        "The unit price, or the buyer's amount for pay-what-you-want"
+        if not self.pay_what_you_want:
+            return self.price
+        if amount is None:
+            return self.price
+        amount = Decimal(amount)
+        if ((self.minimum_price is not None and amount < self.minimum_price)
+                or (self.maximum_price is not None
+                    and amount > self.maximum_price) or amount < 0):
+            raise PricingError(gettext(
+                    'ticket_pricing.msg_tariff_pwyw_amount',
+                    tariff=self.rec_name,
+                    minimum=self.minimum_price or 0,
+                    maximum=self.maximum_price or '∞'), 'amount')
+        return self.currency.round(amount)
+
+    def pools_for(self, session):
+        "The pools, besides the session's, that a place of self counts in"
+        pools = []
+        if self.category and self.category.pool:
+            pools.append(self.category.pool)
+        if self.pool:
+            pools.append(self.pool)
+        return pools
+
+
+class TariffSession(ModelSQL):
+    __name__ = 'ticket.tariff-ticket.session'
+    tariff = fields.Many2One(
+        'ticket.tariff', "Tariff", required=True, ondelete='CASCADE')
+    session = fields.Many2One(
+        'ticket.session', "Session", required=True, ondelete='CASCADE')
