@@ -56,6 +56,8 @@ def ticket_fields(ticket):
     if venue.address:
         address = venue.address.full_address.replace('\n', ', ')
     config = Pool().get('ticket.configuration')(1)
+    # A tariff's category prints above the tariff name
+    category, _, label = (ticket.type_label or '').rpartition(' — ')
     return {
         'event': event.name,
         'session': format_local(session.start, event.timezone,
@@ -63,7 +65,9 @@ def ticket_fields(ticket):
             f' — {session.name}' if session.name else ''),
         'venue': ', '.join(filter(None, [venue.name, address])),
         'holder': ticket.holder_name or '',
-        'type': ticket.type_label or '',
+        'category': category,
+        'type': label,
+        'admissions': '\n'.join(ticket.admission_labels),
         'price': price_label(ticket),
         'numbers': gettext('ticket_event.msg_ticket_numbers',
             order=ticket.order.number, ticket=ticket.number),
@@ -124,6 +128,13 @@ class _TicketPDF(Report):
             y -= leading
         return y
 
+    @classmethod
+    def draw_lines(cls, pdf, x, y, text, width, **kwargs):
+        "Draw each line of text wrapped at width; return new y"
+        for line in text.splitlines():
+            y = cls.draw_text(pdf, x, y, line, width, **kwargs)
+        return y
+
 
 class TicketReport(_TicketPDF):
     "Tickets of an order, one A4 page each"
@@ -145,8 +156,13 @@ class TicketReport(_TicketPDF):
             'Helvetica-Bold', 12)
         y = cls.draw_text(pdf, x, y, fields['venue'], text_width, size=10)
         y -= 4 * mm
+        if fields['category']:
+            y = cls.draw_text(pdf, x, y, fields['category'], text_width,
+                size=10)
         y = cls.draw_text(pdf, x, y, fields['type'], text_width,
             'Helvetica-Bold', 12)
+        y = cls.draw_lines(pdf, x, y, fields['admissions'], text_width,
+            size=9)
         y = cls.draw_text(pdf, x, y, fields['price'], text_width, size=12)
         y = cls.draw_text(pdf, x, y, fields['holder'], text_width, size=11)
         y -= 2 * mm
@@ -180,8 +196,13 @@ class TicketThermalReport(_TicketPDF):
             'Helvetica-Bold', 10)
         y = cls.draw_text(pdf, x, y, fields['venue'], text_width, size=8)
         y -= 2 * mm
+        if fields['category']:
+            y = cls.draw_text(pdf, x, y, fields['category'], text_width,
+                size=8)
         y = cls.draw_text(pdf, x, y, fields['type'], text_width,
             'Helvetica-Bold', 10)
+        y = cls.draw_lines(pdf, x, y, fields['admissions'], text_width,
+            size=8)
         y = cls.draw_text(pdf, x, y, fields['price'], text_width, size=10)
         y = cls.draw_text(pdf, x, y, fields['holder'], text_width, size=9)
         qr_size = 50 * mm

@@ -126,6 +126,11 @@ class Ticket(Workflow, ModelSQL, ModelView):
         cls.save(tickets)
         return tickets
 
+    @property
+    def admission_labels(self):
+        "The admissions printed under the type, e.g. the sessions of a pass"
+        return []
+
     @classmethod
     @Workflow.transition('used')
     def use(cls, tickets):

@@ -17,11 +17,12 @@ from .access import AccessTestMixin
 from .helpers import counts, create_event, reserve, sell
 from .reports import ReportTestMixin
 from .sessions import SessionTestMixin
+from .views import ListViewTestMixin
 
 
 class TicketEventTestCase(
-        SessionTestMixin, ReportTestMixin, AccessTestMixin, CompanyTestMixin,
-        ModuleTestCase):
+        SessionTestMixin, ReportTestMixin, AccessTestMixin, ListViewTestMixin,
+        CompanyTestMixin, ModuleTestCase):
     "Test the ticket_event module"
     module = 'ticket_event'
 

@@ -1,0 +1,44 @@
+"""Headless Chromium for the browser tests, driven by Playwright.
+
+Chromium is Debian's package (/usr/bin/chromium, installed by .ci/run); the
+flags keep it off the network, which this machine closes anyway."""
+import contextlib
+import os
+import pathlib
+import tempfile
+
+CHROMIUM = os.environ.get('GUICHET_CHROMIUM', '/usr/bin/chromium')
+SCREENSHOTS = pathlib.Path(__file__).resolve().parent / 'screenshots'
+ARGS = [
+    '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync',
+    '--disable-dev-shm-usage',
+    ]
+
+
+@contextlib.contextmanager
+def browser_page(viewport=None, **context_options):
+    "Yield a new page of a fresh headless Chromium"
+    from playwright.sync_api import sync_playwright
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(
+            f"Chromium not found at {CHROMIUM}: .ci/run installs Debian's "
+            "chromium package (apt-get install chromium)")
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=ARGS,
+            viewport=viewport or {'width': 1366, 'height': 900},
+            **context_options)
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            yield page
+        finally:
+            context.close()
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f'{name}.png'
+    page.screenshot(path=str(path), full_page=True)
+    return path
