@@ -36,7 +36,9 @@ import pgctl  # noqa: E402
 BIN = pathlib.Path(sys.executable).parent
 LOGS = ROOT / 'var' / 'log'
 API = '/ticket/api/v1'
-TEMPLATE = 'test_ticket_event_template'
+TEMPLATE = 'test_guichet_template'
+# Every addon of the repository is activated, as in production
+ADDONS = sorted(p.parent.name for p in (ROOT / 'addons').glob('*/tryton.cfg'))
 HOST = '127.0.0.1'
 _templates = set()
 _templates_lock = threading.Lock()
@@ -75,7 +77,7 @@ def _exists(database):
 
 
 def build_template(template=TEMPLATE):
-    """Create template afresh with ticket_event activated (once per process)
+    """Create template afresh with every addon activated (once per process)
 
     Returns the admin password."""
     password = secrets.token_urlsafe(16)
@@ -90,7 +92,7 @@ def build_template(template=TEMPLATE):
         env['TRYTONPASSFILE'] = passfile.name
         result = subprocess.run([
                 str(BIN / 'trytond-admin'), '-d', template, '--all',
-                '-u', 'ticket_event', '--activate-dependencies',
+                '-u', *ADDONS, '--activate-dependencies',
                 '--email', 'admin@example.com'],
             env=env, stdin=subprocess.DEVNULL, capture_output=True,
             text=True, timeout=600)

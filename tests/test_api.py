@@ -135,17 +135,18 @@ class OpenAPITestCase(ApiTestCase):
         error = {'$ref': '#/components/responses/NotFound'}
         try:
             openapi.register(
-                paths={'/ticket/shop/v1/carts/{token}': {
+                paths={'/ticket/example/v1/carts/{token}': {
                         'parameters': [
                             {'$ref': '#/components/parameters/HoldToken'}],
                         'get': {'responses': {
                                 '200': {'description': "A cart",
                                     'content': {'application/json': {
                                             'schema': {'$ref':
-                                                '#/components/schemas/Cart'}
+                                                '#/components/schemas/'
+                                                'ExampleCart'}
                                             }}},
                                 '404': error}}}},
-                schemas={'Cart': {'type': 'object'}})
+                schemas={'ExampleCart': {'type': 'object'}})
             openapi.register(paths={f'{HOLDS}/{{token}}': {
                         'patch': {'responses': {'404': error}}}})
             openapi.extend_schema('Hold', {'order': {'type': 'integer'}},
@@ -153,7 +154,7 @@ class OpenAPITestCase(ApiTestCase):
             document = openapi.document('shop')
             validate(document)
             self.assertEqual(document['servers'], [{'url': '/shop'}])
-            self.assertIn('/ticket/shop/v1/carts/{token}', document['paths'])
+            self.assertIn('/ticket/example/v1/carts/{token}', document['paths'])
             self.assertEqual(set(document['paths'][f'{HOLDS}/{{token}}']),
                 {'parameters', 'get', 'delete', 'patch'})
             self.assertIn("'order' is a required property",

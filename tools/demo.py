@@ -152,6 +152,12 @@ def setup_company(config):
     from trytond.modules.account_fr.tests.tools import create_chart
     create_chart(config=config)
 
+    # The configuration steps are done: no wizard at the first login
+    Item = Model.get('ir.module.config_wizard.item')
+    for item in Item.find([('state', '!=', 'done')]):
+        item.state = 'done'
+        item.save()
+
 
 def create_venues():
     from proteus import Model
@@ -304,6 +310,119 @@ def create_events(venues, tags):
     return events
 
 
+def create_products():
+    """Service products that carry the revenue account and the VAT of the
+    tariffs and fees (French rates: 5.5 % for live shows and exhibitions,
+    20 % for conferences and booking fees)"""
+    from proteus import Model
+    Account = Model.get('account.account')
+    Tax = Model.get('account.tax')
+    Category = Model.get('product.category')
+    Template = Model.get('product.template')
+    Uom = Model.get('product.uom')
+    ModelData = Model.get('ir.model.data')
+    unit = Uom(ModelData.get_id('product', 'uom_unit', {}))
+    revenue, = Account.find([('code', '=', '706')])
+    products = {}
+    for key, name, tax_name in [
+            ('show', 'Billetterie spectacle vivant',
+                'T.V.A. Vente de services 5,5%'),
+            ('exhibition', 'Billetterie exposition',
+                'T.V.A. Vente de services 5,5%'),
+            ('conference', 'Billetterie conférence',
+                'T.V.A. Vente de services Taux Normal'),
+            ('fee', 'Frais de location', 'T.V.A. Vente de services Taux Normal'),
+            ('donation', 'Dons', None),
+            ]:
+        category = Category(name=name, accounting=True)
+        category.account_revenue = revenue
+        if tax_name:
+            tax, = Tax.find([('name', '=', tax_name)])
+            category.customer_taxes.append(tax)
+        category.save()
+        template = Template(name=name, type='service', default_uom=unit,
+            account_category=category)
+        template.save()
+        products[key], = template.products
+    return products
+
+
+def create_tariffs(events, products):
+    "Tariffs, categories and fees as a theatre and a festival set them up"
+    from proteus import Model
+    Tariff = Model.get('ticket.tariff')
+    Category = Model.get('ticket.tariff.category')
+    Fee = Model.get('ticket.fee')
+    FeeCap = Model.get('ticket.fee.cap')
+    Pool = Model.get('ticket.pool')
+
+    Session = Model.get('ticket.session')
+
+    def tariff(event, name, price, product, sessions=(), pool=None,
+            **values):
+        record = Tariff(event=event, name=name, price=Decimal(price),
+            product=product, **values)
+        if pool is not None:
+            pool.save()
+            record.pool = pool
+        record.sessions.extend(Session(s.id) for s in sessions)
+        record.save()
+        return record
+
+    show = products['show']
+    misanthrope = events['misanthrope']
+    stalls = Category(event=misanthrope, name='Parterre')
+    stalls.save()
+    balcony = Category(event=misanthrope, name='Balcon')
+    balcony.save()
+    tariff(misanthrope, 'Plein tarif', '32.00', show, category=stalls)
+    tariff(misanthrope, 'Tarif réduit', '24.00', show, category=stalls,
+        description="Étudiants, demandeurs d'emploi, -26 ans (justificatif).")
+    tariff(misanthrope, 'Plein tarif', '22.00', show, category=balcony)
+    tariff(misanthrope, 'Groupe (10 et plus)', '18.00', show,
+        category=balcony, min_quantity=10)
+    tariff(misanthrope, 'Duo', '40.00', show, category=balcony,
+        tickets_per_unit=2)
+    tariff(misanthrope, 'Invitation presse', '0', show,
+        channels=['box_office'], excluded_from_capacity=True,
+        pool=Pool(name='Presse', event=misanthrope, capacity=10))
+    tariff(misanthrope, 'Don au théâtre', '10.00', products['donation'],
+        issues_ticket=False, pay_what_you_want=True,
+        minimum_price=Decimal('1'), maximum_price=Decimal('1000'))
+
+    jazz = events['jazz']
+    for session in Session.find([('event', '=', jazz.id)]):
+        day = Category(event=jazz, name=session.name)
+        day.save()
+        tariff(jazz, 'Soirée', '45.00', show, category=day,
+            sessions=[session])
+    tariff(jazz, 'Early bird', '35.00', show,
+        pool=Pool(name='Early bird', event=jazz, capacity=100))
+
+    pycon = events['pycon']
+    tariff(pycon, 'Entreprise', '250.00', products['conference'],
+        channels=['online', 'partner'])
+    tariff(pycon, 'Individuel', '90.00', products['conference'])
+    tariff(pycon, 'Étudiant', '0', products['conference'])
+    pycon.price_display = 'tax_excluded'
+    pycon.save()
+
+    tariff(events['symphony'], 'Catégorie unique', '58.00', show)
+    tariff(events['lumiere'], 'Entrée', '12.50', products['exhibition'])
+    tariff(events['lumiere'], 'Famille (2 adultes + 2 enfants)', '35.00',
+        products['exhibition'], tickets_per_unit=4)
+    tariff(events['gala'], 'Mécène', '150.00', show)
+    tariff(events['nutcracker'], 'Plein tarif', '28.00', show)
+
+    Fee(name='Frais de location', product=products['fee'], level='ticket',
+        computation='fixed', amount=Decimal('1.50'),
+        channels=['web']).save()
+    Fee(name='Frais de dossier', product=products['fee'], level='order',
+        computation='fixed', amount=Decimal('2.00'),
+        channels=['web', 'phone']).save()
+    FeeCap(channel='web', amount=Decimal('8.00')).save()
+
+
 def create_orders(database, seed=20261123):
     """Buyers, orders and tickets made through the core services, as the
     shop and the box office will"""
@@ -320,19 +439,13 @@ def create_orders(database, seed=20261123):
 
 
 def _create_orders(pool, rng):
+    from guichet.ticket_pricing.engine import LineRequest, QuoteRequest
+    from guichet.ticket_pricing.exceptions import PricingError
     Party = pool.get('party.party')
     Session = pool.get('ticket.session')
     Hold = pool.get('ticket.hold')
     Order = pool.get('ticket.order')
-    OrderLine = pool.get('ticket.order.line')
-    prices = {
-        'Le Misanthrope — Molière': Decimal('32.00'),
-        'Jazz sous les Pins': Decimal('45.00'),
-        'PyCon FR': Decimal('0'),
-        'Beethoven — Symphonie n° 9': Decimal('58.00'),
-        'Exposition « Lumière ! »': Decimal('12.50'),
-        'Gala des mécènes': Decimal('150.00'),
-        }
+    Engine = pool.get('ticket.price_engine')
     buyers = Party.create([{
                 'name': f'{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}',
                 'contact_mechanisms': [('create', [{
@@ -345,16 +458,26 @@ def _create_orders(pool, rng):
     others = [s for s in sessions if s not in symphony]
 
     def sell(session, quantity, channel, state):
-        hold = Hold.reserve([{'session': session, 'quantity': quantity,
-                    'description': 'Plein tarif'}], channel=channel)
+        tariffs = [t for t in session.event.tariffs
+            if t.issues_ticket and t.min_quantity <= quantity
+            and t.is_for_session(session)]
+        rng.shuffle(tariffs)
+        for tariff in tariffs:
+            request = QuoteRequest(lines=[LineRequest(
+                        tariff=tariff, session=session, quantity=quantity)],
+                channel=channel)
+            try:
+                quote = Engine.quote(request)
+            except PricingError:
+                continue
+            break
+        else:
+            return
+        hold = Hold.reserve(quote.hold_items(), channel=channel)
         if state == 'hold':
             return
         buyer = rng.choice(buyers)
-        order = Order.create_from_holds([hold], party=buyer)
-        # Prices come from the pricing addon; the demo sets them directly.
-        for line in order.lines:
-            line.unit_price = prices.get(session.event.name, Decimal(20))
-        OrderLine.save(order.lines)
+        order = Order.create_from_quote(quote, [hold], party=buyer)
         if state in {'paid', 'cancelled'}:
             Order.pay([order])
         if state == 'cancelled':
@@ -407,7 +530,8 @@ def main():
     setup_company(config)
     venues = create_venues()
     tags = create_tags()
-    create_events(venues, tags)
+    events = create_events(venues, tags)
+    create_tariffs(events, create_products())
     create_orders(args.database)
     print("Demo data loaded.")
     return 0

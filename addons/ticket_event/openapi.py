@@ -342,7 +342,8 @@ def _merge(target, values, kind):
         target[name] = copy.deepcopy(value)
 
 
-def register(paths=None, schemas=None, responses=None, parameters=None):
+def register(paths=None, schemas=None, responses=None, parameters=None,
+        security_schemes=None):
     """Add the paths and components of an addon to the document.
 
     A path already described may get new methods, never a method described
@@ -353,6 +354,9 @@ def register(paths=None, schemas=None, responses=None, parameters=None):
     _merge(components['schemas'], schemas, 'schema')
     _merge(components['responses'], responses, 'response')
     _merge(components['parameters'], parameters, 'parameter')
+    if security_schemes:
+        _merge(components.setdefault('securitySchemes', {}),
+            security_schemes, 'security scheme')
 
 
 def extend_schema(name, properties, required=()):

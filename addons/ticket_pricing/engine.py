@@ -19,8 +19,10 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import now
+from guichet.ticket_event.exceptions import SaleClosedError
 
 from .exceptions import PricingError
 
@@ -83,6 +85,13 @@ class QuoteLine:
     def gross(self):
         "Price times quantity, before discount, in the display basis"
         return self.unit_price * self.quantity
+
+    def add_discount(self, amount):
+        """Discount the line by amount, never below zero; return the
+        amount taken. Promotions, deals and passes discount through it."""
+        amount = min(max(amount, ZERO), self.gross - self.discount)
+        self.discount += amount
+        return amount
 
     @property
     def hold_items(self):
@@ -167,8 +176,10 @@ class PriceEngine(Model):
     def quote(cls, request):
         "Price request (a QuoteRequest); raise PricingError on a refusal"
         quote = cls.new_quote(request)
-        for step in cls.steps():
-            step(quote)
+        # The taxes of a product are those of the company in the context.
+        with Transaction().set_context(company=quote.company.id):
+            for step in cls.steps():
+                step(quote)
         return quote
 
     @classmethod
@@ -203,12 +214,18 @@ class PriceEngine(Model):
         totals = defaultdict(int)
         for line in request.lines:
             tariff = line.tariff
-            if cls.needs_session(tariff):
-                if line.session is None:
-                    raise PricingError(gettext(
-                            'ticket_pricing.msg_quote_session_required',
-                            tariff=tariff.rec_name), 'invalid')
-                tariff.check_sale(line.session, request.channel, request.at)
+            if line.session is None and cls.needs_session(tariff):
+                raise PricingError(gettext(
+                        'ticket_pricing.msg_quote_session_required',
+                        tariff=tariff.rec_name), 'invalid')
+            tariff.check_sale(line.session, request.channel, request.at)
+            if line.session is not None and request.check_capacity:
+                # Places still to hold: the session must be on sale (a
+                # hold checked it for the places already held).
+                try:
+                    line.session.check_on_sale(request.channel, request.at)
+                except SaleClosedError as error:
+                    raise PricingError(error.message, 'sale_closed')
             totals[tariff] += line.quantity
         for tariff, quantity in totals.items():
             tariff.check_quantity(quantity)
@@ -300,7 +317,9 @@ class PriceEngine(Model):
             raise PricingError(gettext(
                     'ticket_pricing.msg_quote_negative_line',
                     line=line.description), 'invalid')
-        if quote.price_display == 'tax_included' or line.kind == 'fee':
+        display = (line.tariff.event.price_display if line.tariff
+            else quote.price_display)
+        if display == 'tax_included' or line.kind == 'fee':
             untaxed = quote.round(Tax.reverse_compute(amount, taxes, date))
             total = amount
         else:

@@ -1,6 +1,6 @@
 """Booking fees: per ticket or per order, fixed or a percentage, capped
 per order and channel."""
-from decimal import Decimal
+from decimal import ROUND_DOWN
 
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -133,13 +133,15 @@ class Fee(DeactivableMixin, ModelSQL, ModelView):
 
     @staticmethod
     def cap_lines(quote, lines, cap):
-        "Scale the fee lines down so that they sum to cap at most"
+        """Scale the fee lines down so that they sum to cap exactly; the
+        last line takes the cents left by rounding the others down"""
         total = sum((l.unit_price for l in lines), ZERO)
         if total <= cap:
             return
         remaining = cap
         for line in lines[:-1]:
-            line.unit_price = quote.round(line.unit_price * cap / total)
+            line.unit_price = quote.currency.round(
+                line.unit_price * cap / total, rounding=ROUND_DOWN)
             line.notes.append('capped')
             remaining -= line.unit_price
         if lines:

@@ -11,6 +11,17 @@ from .engine import LineRequest, QuoteRequest
 from .exceptions import PricingError
 
 
+class Hold(metaclass=PoolMeta):
+    __name__ = 'ticket.hold'
+
+    @classmethod
+    def reserve_quote(cls, quote, delay=None):
+        """Hold the places of quote: every pool of its lines (session,
+        category, tariff), all or none"""
+        return cls.reserve(quote.hold_items(), channel=quote.request.channel,
+            delay=delay, company=quote.company)
+
+
 class HoldItem(metaclass=PoolMeta):
     __name__ = 'ticket.hold.item'
     tariff = fields.Many2One('ticket.tariff', "Tariff", ondelete='RESTRICT')

@@ -85,6 +85,12 @@ class Category(sequence_ordered(), ModelSQL, ModelView):
         help="Caps the places sold by all the tariffs of the category.")
     tariffs = fields.One2Many('ticket.tariff', 'category', "Tariffs")
 
+    @classmethod
+    def copy(cls, categories, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('tariffs', None)
+        return super().copy(categories, default=default)
+
 
 class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     "A price for a kind of admission"
@@ -223,7 +229,7 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     def label(self):
         "The kind of admission printed on the ticket: category over name"
         if self.category:
-            return f'{self.category.name}\n{self.name}'
+            return f'{self.category.name} — {self.name}'
         return self.name
 
     @property
@@ -245,9 +251,14 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             and (not self.sessions or session in self.sessions))
 
     def check_sale(self, session, channel, at=None):
-        "Raise PricingError unless the tariff sells for session on channel"
+        """Raise PricingError unless the tariff sells for session (None for
+        what is not an admission) on channel at the date"""
         at = at or now()
-        if not self.active or not self.is_for_session(session):
+        if not self.active:
+            raise PricingError(gettext(
+                    'ticket_pricing.msg_tariff_inactive',
+                    tariff=self.rec_name), 'not_for_session')
+        if session is not None and not self.is_for_session(session):
             raise PricingError(gettext(
                     'ticket_pricing.msg_tariff_not_for_session',
                     tariff=self.rec_name, session=session.rec_name),
@@ -276,11 +287,20 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
 
     def unit_price(self, amount=None):
         "The unit price, or the buyer's amount for pay-what-you-want"
-        if not self.pay_what_you_want:
-            return self.price
         if amount is None:
             return self.price
+        if (not isinstance(amount, (Decimal, int)) or isinstance(amount, bool)
+                or not Decimal(amount).is_finite()):
+            raise PricingError(gettext(
+                    'ticket_pricing.msg_tariff_amount_invalid',
+                    tariff=self.rec_name), 'amount')
         amount = Decimal(amount)
+        if not self.pay_what_you_want:
+            if amount != self.price:
+                raise PricingError(gettext(
+                        'ticket_pricing.msg_tariff_amount_fixed',
+                        tariff=self.rec_name, price=self.price), 'amount')
+            return self.price
         if ((self.minimum_price is not None and amount < self.minimum_price)
                 or (self.maximum_price is not None
                     and amount > self.maximum_price) or amount < 0):

@@ -1,7 +1,17 @@
+from trytond.modules.company.tests import CompanyTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 
+from .engine import EngineTestMixin
+from .fees import FeeTestMixin
+from .orders import OrderTestMixin
+from .passes import PassTestMixin
+from .properties import PropertyTestMixin
+from .tariffs import TariffTestMixin
 
-class TicketPricingTestCase(ModuleTestCase):
+
+class TicketPricingTestCase(
+        TariffTestMixin, EngineTestMixin, FeeTestMixin, OrderTestMixin,
+        PropertyTestMixin, PassTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test the ticket_pricing module"
     module = 'ticket_pricing'
 

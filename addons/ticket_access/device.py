@@ -1,0 +1,171 @@
+"""Gates and their scanner devices.
+
+A device is a named scanner (a phone, a turnstile) limited to chosen
+check-in lists. It authenticates with its own API key, a Tryton user
+application (``res.user.application``, application "Ticket Scanner"):
+``Authorization: Bearer <key>``. Revoking the device cancels the
+application; the next request with that key is refused, as every request
+looks the key up again.
+"""
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+APPLICATION = 'ticket_access'
+
+
+class UserApplication(metaclass=PoolMeta):
+    __name__ = 'res.user.application'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.application.selection.append((APPLICATION, "Ticket Scanner"))
+
+
+class Device(Workflow, ModelSQL, ModelView):
+    "A scanner device at the gates"
+    __name__ = 'ticket.access.device'
+    name = fields.Char("Name", required=True)
+    company = fields.Many2One('company.company', "Company", required=True)
+    lists = fields.Many2Many(
+        'ticket.access.device-ticket.access.list', 'device', 'list',
+        "Check-in Lists",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The only lists the device may scan for.")
+    application = fields.Many2One(
+        'res.user.application', "API Key", readonly=True,
+        ondelete='RESTRICT')
+    key = fields.Function(fields.Char(
+            "Key", help="Give it to the device once; revoke the device "
+            "if it leaks."), 'get_key')
+    last_seen = fields.DateTime("Last Seen", readonly=True)
+    last_sync = fields.DateTime("Last Sync", readonly=True)
+    state = fields.Selection([
+            ('active', "Active"),
+            ('revoked', "Revoked"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._transitions |= {('active', 'revoked')}
+        cls._buttons.update(
+            revoke={
+                'invisible': Eval('state') != 'active',
+                'icon': 'tryton-cancel',
+                'depends': ['state'],
+                },
+            new_key={
+                'invisible': Eval('state') != 'active',
+                'icon': 'tryton-refresh',
+                'depends': ['state'],
+                },
+            )
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'active'
+
+    def get_key(self, name):
+        if self.state == 'active' and self.application:
+            return self.application.key
+
+    @classmethod
+    def create(cls, vlist):
+        devices = super().create(vlist)
+        cls._give_keys([d for d in devices if not d.application])
+        return devices
+
+    @classmethod
+    def copy(cls, devices, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('application', None)
+        default.setdefault('last_seen', None)
+        default.setdefault('last_sync', None)
+        return super().copy(devices, default=default)
+
+    @classmethod
+    def _give_keys(cls, devices):
+        "Give each device a new key, cancelling its previous one"
+        UserApplication = Pool().get('res.user.application')
+        old = [d.application for d in devices if d.application]
+        if old:
+            UserApplication.cancel(old)
+        user = Transaction().user or None
+        applications = UserApplication.create([{
+                    'application': APPLICATION,
+                    'user': user,
+                    'state': 'validated',
+                    } for _ in devices])
+        for device, application in zip(devices, applications):
+            device.application = application
+        cls.save(devices)
+
+    @classmethod
+    @ModelView.button
+    def new_key(cls, devices):
+        cls._give_keys(devices)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('revoked')
+    def revoke(cls, devices):
+        "Refuse the device's key from now on"
+        UserApplication = Pool().get('res.user.application')
+        UserApplication.cancel([d.application for d in devices
+                if d.application and d.application.state != 'cancelled'])
+
+    @classmethod
+    def authenticate(cls, key):
+        """Return (device id, company id, [list ids]) of an active device
+        with a validated key, or None"""
+        pool = Pool()
+        UserApplication = pool.get('res.user.application')
+        DeviceList = pool.get('ticket.access.device-ticket.access.list')
+        if not key or len(key) > 256:
+            return None
+        device = cls.__table__()
+        application = UserApplication.__table__()
+        device_list = DeviceList.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*device.join(application,
+                condition=application.id == device.application
+                ).select(device.id, device.company,
+                where=(application.key == key)
+                & (application.application == APPLICATION)
+                & (application.state == 'validated')
+                & (device.state == 'active')))
+        row = cursor.fetchone()
+        if not row:
+            return None
+        device_id, company = row
+        cursor.execute(*device_list.select(device_list.list,
+                where=device_list.device == device_id))
+        return device_id, company, [r[0] for r in cursor]
+
+    @classmethod
+    def check_modification(cls, mode, devices, values=None, external=False):
+        super().check_modification(
+            mode, devices, values=values, external=external)
+        if mode == 'delete':
+            for device in devices:
+                if device.state == 'active':
+                    raise AccessError(gettext(
+                            'ticket_access.msg_device_delete_active',
+                            device=device.rec_name))
+
+
+class DeviceList(ModelSQL):
+    __name__ = 'ticket.access.device-ticket.access.list'
+    device = fields.Many2One(
+        'ticket.access.device', "Device", required=True, ondelete='CASCADE')
+    list = fields.Many2One(
+        'ticket.access.list', "List", required=True, ondelete='CASCADE')

@@ -1,0 +1,90 @@
+"""What check-in adds to a ticket: its signed QR code, the change log
+that offline bundles sync from, its scans and "mark unused"."""
+from trytond.model import ModelView, Workflow, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .signing import sign_ticket
+
+XID = "pg_current_xact_id()::text::bigint"
+
+
+class BigInteger(fields.Integer):
+    "A 64-bit integer column (transaction ids)"
+    _sql_type = 'BIGINT'
+
+
+def touch(table, ids):
+    """Stamp rows of table with the current transaction id, so that the
+    next sync of the devices sends them"""
+    if not ids:
+        return
+    cursor = Transaction().connection.cursor()
+    cursor.execute(
+        f'UPDATE "{table}" SET access_xid = {XID} WHERE id = ANY(%s)',
+        (list(ids),))
+
+
+class Ticket(metaclass=PoolMeta):
+    __name__ = 'ticket.ticket'
+    access_xid = BigInteger(
+        "Change", readonly=True,
+        help="The transaction that last changed the ticket (offline sync).")
+    access_entries = fields.One2Many(
+        'ticket.access.entry', 'ticket', "Check-ins", readonly=True)
+    access_scans = fields.One2Many(
+        'ticket.access.scan', 'ticket', "Scans", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update(
+            mark_unused={
+                'invisible': Eval('state') != 'used',
+                'icon': 'tryton-undo',
+                'depends': ['state'],
+                },
+            )
+
+    @classmethod
+    def create(cls, vlist):
+        tickets = super().create(vlist)
+        touch(cls._table, [t.id for t in tickets])
+        return tickets
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        touch(cls._table, [t.id for t in sum(args[::2], [])])
+
+    @property
+    def signing_event(self):
+        "The event whose key signs the ticket's code"
+        return self.session.event
+
+    @property
+    def signing_window(self):
+        "The (start, end) of the sessions the ticket admits to"
+        if not self.session:
+            return []
+        return [(self.session.start, self.session.end or self.session.start)]
+
+    @property
+    def qr_data(self):
+        return sign_ticket(self)
+
+    @classmethod
+    @ModelView.button
+    def mark_unused(cls, tickets):
+        "Undo every check-in of the tickets: they may enter again"
+        Scan = Pool().get('ticket.access.scan')
+        Scan.reset_tickets(tickets)
+
+    @classmethod
+    @Workflow.transition('valid')
+    def unuse(cls, tickets):
+        Scan = Pool().get('ticket.access.scan')
+        super().unuse(tickets)
+        if not Transaction().context.get('_access_recompute'):
+            Scan.reset_tickets(tickets, set_state=False)

@@ -1,0 +1,162 @@
+"Tests of priced orders: from a quote to paid tickets"
+from decimal import Decimal
+
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+
+from guichet.ticket_event.tests.helpers import counts
+
+from ..exceptions import PricingError
+from .fees import create_fee, setup_fees
+from .helpers import create_tariff, quote_lines
+
+D = Decimal
+
+
+class OrderTestMixin:
+
+    @with_transaction()
+    def test_order_from_quote(self):
+        "An order from a quote keeps its priced lines and taxes; paid, it "
+        "issues the tickets at their price"
+        pool = Pool()
+        Category = pool.get('ticket.tariff.category')
+        CapacityPool = pool.get('ticket.pool')
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child, fees = setup_fees(company)
+            stalls_pool = CapacityPool(name="Stalls", event=event,
+                capacity=30)
+            stalls_pool.save()
+            stalls = Category(event=event, name="Stalls", pool=stalls_pool)
+            stalls.save()
+            front = create_tariff(event, "Front", '30.00', adult.product,
+                category=stalls)
+            create_fee(company, "Booking fee", fees, amount='1.00',
+                channels=['web'])
+            party = Party(name="Cosette")
+            party.save()
+
+            quote = quote_lines([(front, session, 2), (child, session, 1)])
+            hold = Hold.reserve_quote(quote)
+            self.assertEqual(counts(session.pool, stalls_pool),
+                [(3, 0), (2, 0)])
+            order = Order.create_from_quote(quote, [hold], party=party,
+                email='cosette@example.com')
+
+            self.assertEqual(order.state, 'reserved')
+            self.assertEqual(order.channel, 'web')
+            self.assertEqual(
+                [(l.kind, l.description, l.quantity, l.unit_price,
+                        l.untaxed_amount, l.tax_amount, l.amount)
+                    for l in order.lines], [
+                    ('ticket', "Stalls — Front", 2, D('30.00'), D('56.87'),
+                        D('3.13'), D('60.00')),
+                    ('ticket', "Child", 1, D('10.00'), D('9.48'),
+                        D('0.52'), D('10.00')),
+                    ('fee', "Booking fee", 1, D('3.00'), D('2.50'),
+                        D('0.50'), D('3.00')),
+                    ])
+            self.assertEqual(
+                [(l.tariff, l.product) for l in order.lines], [
+                    (front, adult.product), (child, adult.product),
+                    (None, fees)])
+            self.assertEqual(
+                [(t.tax.name, t.base, t.amount) for t in order.tax_lines],
+                [("VAT 5.5%", D('66.35'), D('3.65')),
+                    ("VAT 20%", D('2.50'), D('0.50'))])
+            self.assertEqual(
+                (order.untaxed_amount, order.tax_amount, order.total),
+                (D('68.85'), D('4.15'), D('73.00')))
+            self.assertEqual(
+                [[(t.tax.name, t.amount) for t in l.taxes]
+                    for l in order.lines],
+                [[("VAT 5.5%", D('3.13'))], [("VAT 5.5%", D('0.52'))],
+                    [("VAT 20%", D('0.50'))]])
+
+            Order.pay([order])
+            order = Order(order.id)
+            self.assertEqual(
+                sorted((t.type_label, t.price) for t in order.tickets),
+                [("Child", D('10.00')), ("Stalls — Front", D('30.00')),
+                    ("Stalls — Front", D('30.00'))])
+            self.assertEqual(counts(session.pool, stalls_pool),
+                [(0, 3), (0, 2)])
+            self.assertEqual(CapacityPool.check_counts(), [])
+
+    @with_transaction()
+    def test_order_pack(self):
+        "Six packs of two consume twelve places and issue twelve tickets"
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _, _ = setup_fees(company)
+            couple = create_tariff(event, "Couple", '35.00', adult.product,
+                tickets_per_unit=2)
+
+            quote = quote_lines([(couple, session, 6)])
+            order = Order.create_from_quote(
+                quote, [Hold.reserve_quote(quote)])
+            Order.pay([order])
+
+            order = Order(order.id)
+            self.assertEqual(order.total, D('210.00'))
+            self.assertEqual(len(order.tickets), 12)
+            self.assertEqual({t.price for t in order.tickets},
+                {D('17.50')})
+            self.assertEqual(counts(session.pool), [(0, 12)])
+
+    @with_transaction()
+    def test_order_holds_must_match_quote(self):
+        "An order is refused when the holds differ from the quote"
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child, _ = setup_fees(company)
+            hold = Hold.reserve_quote(quote_lines([(adult, session, 2)]))
+
+            for lines in [
+                    [(adult, session, 3)],
+                    [(child, session, 2)],
+                    [(adult, session, 2), (child, session, 1)],
+                    ]:
+                quote = quote_lines(lines, check_capacity=False)
+                with self.assertRaises(PricingError) as cm:
+                    Order.create_from_quote(quote, [hold])
+                self.assertEqual(cm.exception.code, 'invalid')
+            self.assertEqual(Order.search([]), [])
+            self.assertEqual(Hold(hold.id).state, 'active')
+            self.assertEqual(counts(session.pool), [(2, 0)])
+
+    @with_transaction()
+    def test_order_quote_request_from_holds(self):
+        "The candidate order of holds prices their places again"
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        PriceEngine = pool.get('ticket.price_engine')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child, _ = setup_fees(company)
+            first = quote_lines([(adult, session, 2), (child, session, 1)])
+            hold = Hold.reserve_quote(first)
+
+            request = Order.quote_request([hold], email='a@example.com')
+            self.assertFalse(request.check_capacity)
+            self.assertEqual(request.channel, 'web')
+            self.assertEqual(
+                sorted((l.tariff.name, l.session, l.quantity)
+                    for l in request.lines),
+                [("Adult", session, 2), ("Child", session, 1)])
+            again = PriceEngine.quote(request)
+            self.assertEqual(again.total, D('50.00'))
+            order = Order.create_from_quote(again, [hold])
+            self.assertEqual(order.total, D('50.00'))
