@@ -13,7 +13,8 @@ DEMO_DB ?= guichet_demo
 
 all: build
 
-$(STAMP): pyproject.toml
+# a new addon (its tryton.cfg) needs a new entry point: reinstall
+$(STAMP): pyproject.toml setup.py $(wildcard addons/*/tryton.cfg)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

@@ -32,6 +32,10 @@ def browser_page(viewport=None, **context_options):
             **context_options)
         try:
             page = context.pages[0] if context.pages else context.new_page()
+            page.errors = []
+            page.on('pageerror', lambda error: page.errors.append(str(error)))
+            page.on('console', lambda message: page.errors.append(
+                    message.text) if message.type == 'error' else None)
             yield page
         finally:
             context.close()

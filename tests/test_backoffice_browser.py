@@ -110,8 +110,11 @@ class BackOfficeBrowserTest(unittest.TestCase):
         with browser_page(timezone_id='Europe/Paris') as page:
             try:
                 self.check_back_office(page)
-            except Exception:
+            except Exception as exception:
                 screenshot(page, 'backoffice_failure')
+                if page.errors:
+                    raise AssertionError("browser errors:\n"
+                        + '\n'.join(page.errors)) from exception
                 raise
 
     def check_back_office(self, page):

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 
+from trytond.cache import Cache
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, fields)
 from trytond.pool import Pool
@@ -109,10 +110,15 @@ class CheckinList(DeactivableMixin, ModelSQL, ModelView):
     scans_per_minute = fields.Function(
         fields.Float("Scans per Minute", digits=(16, 1),
             help="Over the last 5 minutes."), 'get_counts')
-    conflicts = fields.Function(fields.One2Many(
-            'ticket.access.scan', None, "Last Conflicts"), 'get_conflicts')
+    conflicts = fields.Function(fields.Many2Many(
+            'ticket.access.scan', None, None, "Last Conflicts"),
+        'get_conflicts')
     status = fields.One2Many(
         'ticket.access.list.status', 'list', "Per Session", readonly=True)
+    # The scan API reads the rules of a list on every scan: keep them for
+    # 30 seconds at most, cleared by any change of a list.
+    _rules_cache = Cache(
+        'ticket.access.list.rules', duration=30, context=False)
 
     @classmethod
     def __setup__(cls):
@@ -163,6 +169,30 @@ class CheckinList(DeactivableMixin, ModelSQL, ModelView):
                         ('list', '=', l.id), ('conflict', '=', True),
                         ], order=[('scanned_at', 'DESC'), ('id', 'DESC')],
                     limit=10)] for l in lists}
+
+    @classmethod
+    def create(cls, vlist):
+        cls._rules_cache.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        cls._rules_cache.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, lists):
+        cls._rules_cache.clear()
+        super().delete(lists)
+
+    @classmethod
+    def cached_rules(cls, list_id):
+        "The ListRules of an active list or None, from the cache"
+        rules = cls._rules_cache.get(list_id, -1)
+        if rules == -1:
+            rules = cls.rules([list_id]).get(list_id)
+            cls._rules_cache.set(list_id, rules)
+        return rules
 
     @classmethod
     def rules(cls, list_ids):

@@ -7,6 +7,8 @@ application (``res.user.application``, application "Ticket Scanner"):
 application; the next request with that key is refused, as every request
 looks the key up again.
 """
+from sql.functions import Function
+
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -15,6 +17,12 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 APPLICATION = 'ticket_access'
+
+
+class ArrayAgg(Function):
+    "ARRAY(subquery)"
+    __slots__ = ()
+    _function = 'ARRAY'
 
 
 class UserApplication(metaclass=PoolMeta):
@@ -136,9 +144,11 @@ class Device(Workflow, ModelSQL, ModelView):
         application = UserApplication.__table__()
         device_list = DeviceList.__table__()
         cursor = Transaction().connection.cursor()
+        lists = device_list.select(device_list.list,
+            where=device_list.device == device.id)
         cursor.execute(*device.join(application,
                 condition=application.id == device.application
-                ).select(device.id, device.company,
+                ).select(device.id, device.company, ArrayAgg(lists),
                 where=(application.key == key)
                 & (application.application == APPLICATION)
                 & (application.state == 'validated')
@@ -146,10 +156,8 @@ class Device(Workflow, ModelSQL, ModelView):
         row = cursor.fetchone()
         if not row:
             return None
-        device_id, company = row
-        cursor.execute(*device_list.select(device_list.list,
-                where=device_list.device == device_id))
-        return device_id, company, [r[0] for r in cursor]
+        device_id, company, lists = row
+        return device_id, company, sorted(lists)
 
     @classmethod
     def check_modification(cls, mode, devices, values=None, external=False):

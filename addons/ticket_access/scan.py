@@ -127,7 +127,7 @@ class Entry(ModelSQL, ModelView):
             ('inside', "Inside"),
             ('outside', "Left"),
             ], "State", required=True, readonly=True)
-    admitted_at = fields.DateTime(
+    admitted_at = fields.Timestamp(
         "Admitted At", readonly=True,
         help="The time of the scan that admitted the ticket first.")
     access_xid = BigInteger("Change", readonly=True)
@@ -157,7 +157,6 @@ class Entry(ModelSQL, ModelView):
 class Scan(ModelSQL, ModelView):
     "A scan of a ticket at a gate"
     __name__ = 'ticket.access.scan'
-    _rec_name = 'scanned_at'
     list = fields.Many2One(
         'ticket.access.list', "List", required=True, readonly=True,
         ondelete='CASCADE')
@@ -174,7 +173,8 @@ class Scan(ModelSQL, ModelView):
     direction = fields.Selection(
         DIRECTIONS, "Direction", required=True, readonly=True)
     result = fields.Selection(RESULTS, "Result", required=True, readonly=True)
-    scanned_at = fields.DateTime("Scanned At", required=True, readonly=True)
+    scanned_at = fields.Timestamp(
+        "Scanned At", required=True, readonly=True)
     offline = fields.Boolean(
         "Offline", readonly=True, help="Scanned without network, uploaded "
         "later.")
@@ -212,6 +212,10 @@ class Scan(ModelSQL, ModelView):
                 'depends': ['result', 'undone'],
                 },
             )
+
+    def get_rec_name(self, name):
+        return '%s @ %s' % (
+            self.ticket.rec_name if self.ticket else '?', self.scanned_at)
 
     # --- finding the ticket ---------------------------------------------
 
@@ -354,12 +358,21 @@ class Scan(ModelSQL, ModelView):
                         rules, facts, at, device, client_id, outcome)
         elif direction:
             outcome.direction = direction
-        outcome.scan = cls._record(rules, outcome, device, at, offline,
+        outcome.scan = cls._insert_scan(rules, outcome, device, at, offline,
             client_id, device_result)
         if replay and outcome.entry:
             cls.recompute_entries([outcome.entry])
+        if facts is not None:
+            cls._forget(facts, outcome.entry)
         outcome.message = cls.message(outcome)
         return outcome
+
+    @classmethod
+    def _forget(cls, facts, entry):
+        "Drop the cached values of what the scan changed by SQL"
+        pool = Pool()
+        forget_records(pool.get('ticket.ticket'), [facts.id])
+        forget_records(pool.get('ticket.access.entry'), [entry])
 
     @classmethod
     def _admit(cls, rules, facts, candidates, direction, at, outcome):
@@ -456,7 +469,7 @@ class Scan(ModelSQL, ModelView):
             'AND EXISTS (SELECT 1 FROM e WHERE e.state = \'inside\')) ')
 
     @classmethod
-    def _record(cls, rules, outcome, device, at, offline, client_id,
+    def _insert_scan(cls, rules, outcome, device, at, offline, client_id,
             device_result):
         "Insert the scan row; return its id"
         transaction = Transaction()
@@ -470,8 +483,8 @@ class Scan(ModelSQL, ModelView):
                 rules.id, device,
                 outcome.ticket.id if outcome.ticket else None,
                 outcome.admission.session if outcome.admission else None,
-                outcome.entry, rules.company, outcome.direction, outcome.result, at,
-                bool(offline), device_result, client_id,
+                outcome.entry, rules.company, outcome.direction,
+                outcome.result, at, bool(offline), device_result, client_id,
                 bool(outcome.conflict), transaction.user, now()))
         return cursor.fetchone()[0]
 

@@ -32,7 +32,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey, Ed25519PublicKey)
 
-from trytond.model import fields
+from sql import Null
+from sql.functions import CurrentTimestamp
+
+from trytond.model import ModelSQL, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
@@ -155,15 +158,30 @@ def verify(code, public_key):
     return ticket
 
 
+class SigningKey(ModelSQL):
+    """The private key of an event: no user may read it (no access right);
+    only the server's own code signs with it"""
+    __name__ = 'ticket.access.signing_key'
+    event = fields.Many2One(
+        'ticket.event', "Event", required=True, ondelete='CASCADE')
+    private_key = fields.Char("Private Key", required=True, strip=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('event_unique', Unique(t, t.event),
+                'ticket_access.msg_signing_key_unique'),
+            ]
+
+
 class Event(metaclass=PoolMeta):
     __name__ = 'ticket.event'
     access_public_key = fields.Char(
         "Public Key", readonly=True, strip=False,
         help="Verifies the signed QR codes of the tickets without network "
-        "(Ed25519, base64url).")
-    access_private_key = fields.Char(
-        "Private Key", readonly=True, strip=False,
-        help="Signs the QR codes of the tickets; never leaves the server.")
+        "(Ed25519, base64url). The private key never leaves the server.")
 
     @classmethod
     def __register__(cls, module):
@@ -172,32 +190,39 @@ class Event(metaclass=PoolMeta):
 
     @classmethod
     def create(cls, vlist):
-        vlist = [v.copy() for v in vlist]
-        for values in vlist:
-            if not values.get('access_public_key'):
-                (values['access_private_key'],
-                    values['access_public_key']) = generate_key_pair()
-        return super().create(vlist)
+        events = super().create(vlist)
+        cls.ensure_keys(events)
+        return events
 
     @classmethod
     def copy(cls, events, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('access_public_key', None)
-        default.setdefault('access_private_key', None)
         return super().copy(events, default=default)
 
     @classmethod
     def ensure_keys(cls, events):
         "Give a key pair to the events that have none"
+        from guichet.ticket_event.common import forget_records
+        SigningKey = Pool().get('ticket.access.signing_key')
         table = cls.__table__()
+        key = SigningKey.__table__()
         cursor = Transaction().connection.cursor()
+        forget_records(cls, [e.id for e in events])
         for event in events:
             private, public = generate_key_pair()
             cursor.execute(*table.update(
-                    [table.access_private_key, table.access_public_key],
-                    [private, public],
+                    [table.access_public_key], [public],
                     where=(table.id == event.id)
-                    & (table.access_public_key == None)))  # noqa: E711
+                    & (table.access_public_key == Null),
+                    returning=[table.id]))
+            if cursor.fetchone():
+                cursor.execute(*key.delete(where=key.event == event.id))
+                cursor.execute(*key.insert(
+                        [key.event, key.private_key, key.create_uid,
+                            key.create_date],
+                        [[event.id, private, Transaction().user,
+                                CurrentTimestamp()]]))
 
     @classmethod
     def public_keys(cls, event_ids):
@@ -210,10 +235,11 @@ class Event(metaclass=PoolMeta):
 
     @classmethod
     def _private_key(cls, event_id):
-        table = cls.__table__()
+        SigningKey = Pool().get('ticket.access.signing_key')
+        key = SigningKey.__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(table.access_private_key,
-                where=table.id == event_id))
+        cursor.execute(*key.select(key.private_key,
+                where=key.event == event_id))
         row = cursor.fetchone()
         return row[0] if row else None
 

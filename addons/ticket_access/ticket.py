@@ -70,6 +70,11 @@ class Ticket(metaclass=PoolMeta):
             return []
         return [(self.session.start, self.session.end or self.session.start)]
 
+    @classmethod
+    def _access_search_event(cls, event_id):
+        "Domains, or-ed, of the tickets without session admitted to event"
+        return []
+
     @property
     def qr_data(self):
         return sign_ticket(self)
@@ -86,5 +91,4 @@ class Ticket(metaclass=PoolMeta):
     def unuse(cls, tickets):
         Scan = Pool().get('ticket.access.scan')
         super().unuse(tickets)
-        if not Transaction().context.get('_access_recompute'):
-            Scan.reset_tickets(tickets, set_state=False)
+        Scan.reset_tickets(tickets, set_state=False)

@@ -168,7 +168,7 @@ class TicketReport(_TicketPDF):
         y -= 2 * mm
         cls.draw_text(pdf, x, y, fields['numbers'], text_width, size=9)
         qr_size = 52 * mm
-        renderPDF.draw(qr_drawing(ticket.secret, qr_size), pdf,
+        renderPDF.draw(qr_drawing(ticket.qr_data, qr_size), pdf,
             width - margin - qr_size - 6 * mm,
             height - margin - qr_size - 8 * mm)
         pdf.setFont('Helvetica', 7)
@@ -207,7 +207,7 @@ class TicketThermalReport(_TicketPDF):
         y = cls.draw_text(pdf, x, y, fields['holder'], text_width, size=9)
         qr_size = 50 * mm
         y -= qr_size + 2 * mm
-        renderPDF.draw(qr_drawing(ticket.secret, qr_size), pdf,
+        renderPDF.draw(qr_drawing(ticket.qr_data, qr_size), pdf,
             (width - qr_size) / 2, y)
         y -= 5 * mm
         y = cls.draw_text(pdf, x, y, fields['numbers'], text_width, size=8)

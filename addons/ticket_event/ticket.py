@@ -131,6 +131,11 @@ class Ticket(Workflow, ModelSQL, ModelView):
         "The admissions printed under the type, e.g. the sessions of a pass"
         return []
 
+    @property
+    def qr_data(self):
+        "What the QR code of the printed ticket carries"
+        return self.secret
+
     @classmethod
     @Workflow.transition('used')
     def use(cls, tickets):

@@ -55,10 +55,14 @@ def spread_discount(quote, shares, amount):
         given.append(min(share, weight))
     left = amount - sum(given, ZERO)
     while left > 0:
+        before = left
         for i, (line, weight) in enumerate(shares):
             if left > 0 and given[i] + step <= weight:
                 given[i] += step
                 left -= step
+        if left == before:
+            amount -= left
+            break
     for (line, _), share in zip(shares, given):
         line.discount += share
     return amount
@@ -333,15 +337,18 @@ class PromoCode(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def find(cls, value, company):
-        "The code that value names for company; PricingError if none"
+        """The code that value names for company, None for a blank value;
+        PricingError if none"""
         parts = [p for p in CODE_SEPARATORS.split(
                     ' '.join(value) if isinstance(value, (list, tuple, set))
                     else value) if p]
+        if not parts:
+            return None
         if len({normalize_code(p) for p in parts}) > 1:
             raise PricingError(gettext(
                     'ticket_pricing.msg_promo_code_combined'), 'code_invalid')
         codes = cls.search([
-                ('code', '=', normalize_code(parts[0] if parts else '')),
+                ('code', '=', normalize_code(parts[0])),
                 ('campaign.company', '=', company.id),
                 ('campaign.active', '=', True),
                 ], limit=1)
@@ -542,6 +549,8 @@ class PriceEngine(metaclass=PoolMeta):
         if not quote.request.promo_code:
             return
         code = PromoCode.find(quote.request.promo_code, quote.company)
+        if code is None:
+            return
         campaign = code.campaign
         code.check_usable(quote, campaign.uses_for(quote))
         campaign.apply(quote)

@@ -1,15 +1,18 @@
 from trytond.modules.company.tests import CompanyTestMixin
+from guichet.ticket_event.tests.views import ListViewTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 
 from .engine import EngineTestMixin
 from .fees import FeeTestMixin
 from .orders import OrderTestMixin
 from .passes import PassTestMixin
+from .promotions import PromotionTestMixin
 from .properties import PropertyTestMixin
 from .tariffs import TariffTestMixin
 
 
 class TicketPricingTestCase(
+        PromotionTestMixin, ListViewTestMixin,
         TariffTestMixin, EngineTestMixin, FeeTestMixin, OrderTestMixin,
         PropertyTestMixin, PassTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test the ticket_pricing module"
