@@ -15,14 +15,15 @@ from ..common import forget_records, now
 from ..exceptions import CapacityError, HoldError, OrderError, SaleClosedError
 from .access import AccessTestMixin
 from .helpers import counts, create_event, reserve, sell
+from .payments import PaymentTestMixin
 from .reports import ReportTestMixin
 from .sessions import SessionTestMixin
 from .views import ListViewTestMixin
 
 
 class TicketEventTestCase(
-        SessionTestMixin, ReportTestMixin, AccessTestMixin, ListViewTestMixin,
-        CompanyTestMixin, ModuleTestCase):
+        SessionTestMixin, ReportTestMixin, AccessTestMixin, PaymentTestMixin,
+        ListViewTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test the ticket_event module"
     module = 'ticket_event'
 

@@ -1,0 +1,310 @@
+"Tests of the payments of orders: idempotent, late, refunded."
+from decimal import Decimal
+
+from psycopg import errors
+
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
+
+from ..payment import PaymentError
+from .helpers import counts, create_event, reserve
+
+
+def priced_order(session, quantity, unit_price='10.00', **kwargs):
+    "A reserved order of quantity places of session at unit_price"
+    pool = Pool()
+    Order = pool.get('ticket.order')
+    OrderLine = pool.get('ticket.order.line')
+    hold = reserve(session, quantity)
+    return Order.create_from_holds([hold], lines=[OrderLine(
+                session=session, description="Adult", quantity=quantity,
+                unit_price=Decimal(unit_price))], **kwargs)
+
+
+class PaymentTestMixin:
+    "Payments of orders"
+
+    @with_transaction()
+    def test_payment_pays_order(self):
+        "A payment covering the order pays it and issues its tickets"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 2)
+            self.assertEqual(order.amount_due, Decimal('20.00'))
+
+            payment, created = Payment.record(
+                order, 'manual', 'BANK-1', Decimal('20'), method='transfer')
+
+            self.assertTrue(created)
+            order = Order(order.id)
+            self.assertEqual(order.state, 'paid')
+            self.assertEqual(len(order.tickets), 2)
+            self.assertEqual(order.amount_paid, Decimal('20.00'))
+            self.assertEqual(order.amount_due, Decimal(0))
+            self.assertEqual(payment.state, 'succeeded')
+            self.assertEqual(payment.currency, company.currency)
+            self.assertEqual(counts(session.pool), [(0, 2)])
+
+    @with_transaction()
+    def test_payment_same_reference_twice(self):
+        "The same notification twice makes one payment"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 2)
+
+            first, created = Payment.record(
+                order, 'manual', 'PAY-1', Decimal('20'))
+            second, again = Payment.record(
+                order, 'manual', 'PAY-1', Decimal('20'))
+
+            self.assertTrue(created)
+            self.assertFalse(again)
+            self.assertEqual(first, second)
+            self.assertEqual(len(Payment.search([])), 1)
+            order = Order(order.id)
+            self.assertEqual(len(order.tickets), 2)
+            self.assertEqual(order.amount_paid, Decimal('20.00'))
+
+    @with_transaction()
+    def test_payment_reference_unique_in_database(self):
+        "PostgreSQL refuses a second row with the same provider reference"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 1)
+            Payment.record(order, 'manual', 'PAY-1', Decimal('10'))
+            cursor = Transaction().connection.cursor()
+            cursor.execute('SAVEPOINT duplicate')
+            with self.assertRaises(errors.UniqueViolation):
+                cursor.execute(
+                    'INSERT INTO ticket_order_payment (create_uid, '
+                    'create_date, "order", company, kind, provider, '
+                    'method, amount, currency, reference, date, state) '
+                    'SELECT create_uid, create_date, "order", company, '
+                    'kind, provider, method, amount, currency, reference, '
+                    'date, state FROM ticket_order_payment')
+            cursor.execute('ROLLBACK TO SAVEPOINT duplicate')
+            self.assertEqual(len(Payment.search([])), 1)
+
+    @with_transaction()
+    def test_payment_partial(self):
+        "An order stays reserved until its payments cover it"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 3)
+
+            Payment.record(order, 'manual', None, Decimal('10'),
+                method='cheque')
+            self.assertEqual(Order(order.id).state, 'reserved')
+            self.assertEqual(Order(order.id).amount_due, Decimal('20.00'))
+            Payment.record(order, 'manual', None, Decimal('20'),
+                method='cheque')
+
+            order = Order(order.id)
+            self.assertEqual(order.state, 'paid')
+            self.assertEqual(len(order.payments), 2)
+
+    @with_transaction()
+    def test_payment_invalid(self):
+        "A payment of nothing, an unknown provider or method is refused"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 1)
+            for amount in [Decimal(0), Decimal('-5'), Decimal('0.001'),
+                    Decimal('NaN'), 1.5, '10', True, None]:
+                with self.subTest(amount=amount):
+                    with self.assertRaises(PaymentError):
+                        Payment.record(order, 'manual', 'X', amount)
+            with self.assertRaises(PaymentError):
+                Payment.record(order, 'nobody', 'X', Decimal(10))
+            with self.assertRaises(PaymentError):
+                Payment.record(order, 'manual', 'X', Decimal(10),
+                    method='gold')
+            with self.assertRaises(PaymentError):
+                Payment.record(order, 'manual', 'x' * 201, Decimal(10))
+            self.assertEqual(Payment.search([]), [])
+            self.assertEqual(Order(order.id).state, 'reserved')
+
+    @with_transaction()
+    def test_payment_after_expiry_takes_places_again(self):
+        "A late payment takes the places back when they are still free"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        CapacityPool = pool.get('ticket.pool')
+        company = create_company()
+        with set_company(company):
+            event, (session,) = create_event(company, (10,))
+            shared = CapacityPool(name="Stalls", event=event, capacity=5,
+                sessions=[session])
+            shared.save()
+            order = priced_order(session, 4)
+            Order.expire([order])
+            self.assertEqual(counts(session.pool, shared), [(0, 0), (0, 0)])
+
+            payment, _ = Payment.record(
+                order, 'manual', 'LATE-1', Decimal('40'))
+
+            order = Order(order.id)
+            self.assertEqual(payment.state, 'succeeded')
+            self.assertEqual(order.state, 'paid')
+            self.assertEqual(len(order.tickets), 4)
+            self.assertEqual(counts(session.pool, shared), [(0, 4), (0, 4)])
+            self.assertEqual(CapacityPool.check_counts(), [])
+
+    @with_transaction()
+    def test_payment_after_expiry_places_gone(self):
+        "A late payment whose places were sold since is to be refunded"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        CapacityPool = pool.get('ticket.pool')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (5,))
+            order = priced_order(session, 4)
+            Order.expire([order])
+            reserve(session, 2)
+
+            payment, created = Payment.record(
+                order, 'manual', 'LATE-2', Decimal('40'))
+
+            self.assertTrue(created)
+            self.assertEqual(payment.state, 'refund_due')
+            self.assertIn("expired", payment.note)
+            order = Order(order.id)
+            self.assertEqual(order.state, 'expired')
+            self.assertEqual(order.tickets, ())
+            self.assertEqual(counts(session.pool), [(2, 0)])
+            self.assertEqual(CapacityPool.check_counts(), [])
+
+            # the same notification again changes nothing
+            again, created = Payment.record(
+                order, 'manual', 'LATE-2', Decimal('40'))
+            self.assertFalse(created)
+            self.assertEqual(again, payment)
+            self.assertEqual(counts(session.pool), [(2, 0)])
+
+    @with_transaction()
+    def test_payment_after_expiry_session_started(self):
+        "A late payment for a session that began is to be refunded"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        Session = pool.get('ticket.session')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (5,))
+            order = priced_order(session, 1)
+            Order.expire([order])
+            Session.cancel([session])
+
+            payment, _ = Payment.record(
+                order, 'manual', 'LATE-3', Decimal('10'))
+            self.assertEqual(payment.state, 'refund_due')
+            self.assertEqual(counts(session.pool), [(0, 0)])
+
+    @with_transaction()
+    def test_payment_for_cancelled_order(self):
+        "A payment for a cancelled order is to be refunded"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (5,))
+            order = priced_order(session, 1)
+            Order.cancel([order])
+
+            payment, _ = Payment.record(
+                order, 'manual', 'C-1', Decimal('10'))
+            self.assertEqual(payment.state, 'refund_due')
+            self.assertEqual(Order(order.id).state, 'cancelled')
+            self.assertEqual(Order(order.id).amount_paid, Decimal(0))
+
+            Payment.mark_refunded([payment])
+            payment = Payment(payment.id)
+            self.assertEqual(payment.state, 'refunded')
+            refund, = payment.refunds
+            self.assertEqual(refund.kind, 'refund')
+            self.assertEqual(refund.amount, Decimal('10.00'))
+
+    @with_transaction()
+    def test_payment_refund(self):
+        "Refunds take back up to the amount of the payment"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (5,))
+            order = priced_order(session, 2)
+            payment, _ = Payment.record(
+                order, 'manual', 'R-1', Decimal('20'))
+
+            Payment.refund(payment, Decimal('5'), reference='R-1-a')
+            self.assertEqual(Payment(payment.id).state, 'succeeded')
+            self.assertEqual(Order(order.id).amount_paid, Decimal('15.00'))
+            with self.assertRaises(PaymentError):
+                Payment.refund(payment, Decimal('15.01'))
+            Payment.refund(payment, reference='R-1-b')
+
+            payment = Payment(payment.id)
+            self.assertEqual(payment.state, 'refunded')
+            self.assertEqual(payment.refundable_amount, Decimal(0))
+            self.assertEqual(
+                sorted(r.amount for r in Order(order.id).refunds),
+                [Decimal('5.00'), Decimal('15.00')])
+            with self.assertRaises(PaymentError):
+                Payment.refund(payment, Decimal('1'))
+
+    @with_transaction()
+    def test_payment_record_wizard(self):
+        "The organizer records a transfer: the order is paid"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        RecordPayment = pool.get('ticket.order.record_payment', type='wizard')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (5,))
+            order = priced_order(session, 2)
+
+            session_id, _, _ = RecordPayment.create()
+            with Transaction().set_context(
+                    active_model='ticket.order', active_id=order.id,
+                    active_ids=[order.id]):
+                wizard = RecordPayment(session_id)
+                values = wizard.default_start(None)
+                self.assertEqual(values['amount'], Decimal('20.00'))
+                wizard.start.amount = values['amount']
+                wizard.start.method = 'transfer'
+                wizard.start.reference = 'VIR 2026-001'
+                wizard.start.date = values['date']
+                wizard.transition_register()
+
+            order = Order(order.id)
+            self.assertEqual(order.state, 'paid')
+            payment, = order.payments
+            self.assertEqual(
+                (payment.provider, payment.method, payment.reference),
+                ('manual', 'transfer', 'VIR 2026-001'))
