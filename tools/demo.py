@@ -17,6 +17,7 @@ from decimal import Decimal
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 import pgctl  # noqa: E402
+import demo_pricing  # noqa: E402
 
 CONFIG = ROOT / 'etc' / 'trytond.conf'
 PORT = int(os.environ.get('GUICHET_PORT', '8000'))
@@ -531,7 +532,9 @@ def main():
     venues = create_venues()
     tags = create_tags()
     events = create_events(venues, tags)
-    create_tariffs(events, create_products())
+    products = create_products()
+    create_tariffs(events, products)
+    demo_pricing.create_promotions(events, products)
     create_orders(args.database)
     print("Demo data loaded.")
     return 0

@@ -31,7 +31,7 @@ def email_domain(email):
 
 class AccessList(DeactivableMixin, ModelSQL, ModelView):
     "A list of the buyers a tariff is restricted to"
-    __name__ = 'ticket.access.list'
+    __name__ = 'ticket.sale.list'
     company = fields.Many2One('company.company', "Company", required=True)
     name = fields.Char("Name", required=True)
     kind = fields.Selection(KINDS, "Kind", required=True,
@@ -39,11 +39,11 @@ class AccessList(DeactivableMixin, ModelSQL, ModelView):
         "buyer gives one of the entries. E-mail domain: the buyer's e-mail "
         "ends with an entry (e.g. 'example.com').")
     tariffs = fields.Many2Many(
-        'ticket.access.list-ticket.tariff', 'list', 'tariff', "Tariffs",
+        'ticket.sale.list-ticket.tariff', 'list', 'tariff', "Tariffs",
         domain=[('event.company', '=', Eval('company', -1))],
         help="The tariffs sold only to the entries of the list.")
     entries = fields.One2Many(
-        'ticket.access.list.entry', 'list', "Entries")
+        'ticket.sale.list.entry', 'list', "Entries")
 
     @classmethod
     def default_company(cls):
@@ -55,7 +55,7 @@ class AccessList(DeactivableMixin, ModelSQL, ModelView):
 
     def entries_for(self, request):
         "The entries of self that the buyer of request is"
-        Entry = Pool().get('ticket.access.list.entry')
+        Entry = Pool().get('ticket.sale.list.entry')
         if self.kind == 'email':
             email = normalize_entry(request.email)
             values = [email] if '@' in email else []
@@ -78,7 +78,7 @@ class AccessList(DeactivableMixin, ModelSQL, ModelView):
         dict of tariff to entry; PricingError when the buyer is not on the
         list or the entry has no quantity left. With lock, lock the entries
         first (at order creation, for the count to hold)"""
-        Entry = Pool().get('ticket.access.list.entry')
+        Entry = Pool().get('ticket.sale.list.entry')
         quantities = defaultdict(int)
         for line in request.lines:
             if line.tariff.access_lists:
@@ -115,19 +115,19 @@ class AccessList(DeactivableMixin, ModelSQL, ModelView):
 
 
 class AccessListTariff(ModelSQL):
-    __name__ = 'ticket.access.list-ticket.tariff'
+    __name__ = 'ticket.sale.list-ticket.tariff'
     list = fields.Many2One(
-        'ticket.access.list', "List", required=True, ondelete='CASCADE')
+        'ticket.sale.list', "List", required=True, ondelete='CASCADE')
     tariff = fields.Many2One(
         'ticket.tariff', "Tariff", required=True, ondelete='CASCADE')
 
 
 class AccessListEntry(ModelSQL, ModelView):
     "An e-mail, a password or a domain of an access list"
-    __name__ = 'ticket.access.list.entry'
+    __name__ = 'ticket.sale.list.entry'
     _rec_name = 'value'
     list = fields.Many2One(
-        'ticket.access.list', "List", required=True, ondelete='CASCADE')
+        'ticket.sale.list', "List", required=True, ondelete='CASCADE')
     value = fields.Char("Value", required=True,
         help="An e-mail, a password or a domain, as the list's kind says; "
         "compared without regard to case.")
@@ -176,7 +176,7 @@ class AccessListEntry(ModelSQL, ModelView):
 class Tariff(metaclass=PoolMeta):
     __name__ = 'ticket.tariff'
     access_lists = fields.Many2Many(
-        'ticket.access.list-ticket.tariff', 'tariff', 'list',
+        'ticket.sale.list-ticket.tariff', 'tariff', 'list',
         "Access Lists",
         domain=[('company', '=', Eval('company', -1))],
         help="Restrict the tariff to the buyers of these lists.")
@@ -191,7 +191,7 @@ class Tariff(metaclass=PoolMeta):
 class OrderLine(metaclass=PoolMeta):
     __name__ = 'ticket.order.line'
     access_entry = fields.Many2One(
-        'ticket.access.list.entry', "Access List Entry", readonly=True,
+        'ticket.sale.list.entry', "Access List Entry", readonly=True,
         ondelete='RESTRICT',
         help="The entry of an access list that allowed the line.")
 
@@ -202,7 +202,7 @@ class Order(metaclass=PoolMeta):
     @classmethod
     def create_from_quote(cls, quote, holds, **kwargs):
         pool = Pool()
-        AccessList = pool.get('ticket.access.list')
+        AccessList = pool.get('ticket.sale.list')
         OrderLine = pool.get('ticket.order.line')
         assigned = AccessList.assign(quote.request, lock=True)
         order = super().create_from_quote(quote, holds, **kwargs)
@@ -221,5 +221,5 @@ class PriceEngine(metaclass=PoolMeta):
     @classmethod
     def check_restrictions(cls, quote):
         super().check_restrictions(quote)
-        AccessList = Pool().get('ticket.access.list')
+        AccessList = Pool().get('ticket.sale.list')
         AccessList.assign(quote.request)

@@ -442,7 +442,7 @@ class PromotionTestMixin:
     # Access lists
 
     def create_list(self, company, kind, entries, tariffs):
-        AccessList = Pool().get('ticket.access.list')
+        AccessList = Pool().get('ticket.sale.list')
         access_list = AccessList(company=company, name="List", kind=kind,
             tariffs=tariffs,
             entries=[{'value': v, 'quantity': q} for v, q in entries])
