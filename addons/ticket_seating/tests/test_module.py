@@ -1,0 +1,18 @@
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+from guichet.ticket_event.tests.views import ListViewTestMixin
+
+from .maps import MapTestMixin
+from .sales import SalesTestMixin
+from .seating import SeatingTestMixin
+
+
+class TicketSeatingTestCase(
+        MapTestMixin, SeatingTestMixin, SalesTestMixin, ListViewTestMixin,
+        CompanyTestMixin, ModuleTestCase):
+    "Test the ticket_seating module"
+    module = 'ticket_seating'
+
+
+del ModuleTestCase
