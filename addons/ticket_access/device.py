@@ -7,6 +7,8 @@ application (``res.user.application``, application "Ticket Scanner"):
 application; the next request with that key is refused, as every request
 looks the key up again.
 """
+import urllib.parse
+
 from sql.functions import Function
 
 from trytond.i18n import gettext
@@ -15,6 +17,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
+from trytond.url import http_host
 
 APPLICATION = 'ticket_access'
 
@@ -50,6 +53,10 @@ class Device(Workflow, ModelSQL, ModelView):
     key = fields.Function(fields.Char(
             "Key", help="Give it to the device once; revoke the device "
             "if it leaks."), 'get_key')
+    scanner_url = fields.Function(fields.Char(
+            "Scanner Link", help="Opens the scanner app already connected "
+            "with the key of the device: give it to the device once."),
+        'get_scanner_url')
     last_seen = fields.DateTime("Last Seen", readonly=True)
     last_sync = fields.DateTime("Last Sync", readonly=True)
     state = fields.Selection([
@@ -85,6 +92,16 @@ class Device(Workflow, ModelSQL, ModelView):
     def get_key(self, name):
         if self.state == 'active' and self.application:
             return self.application.key
+
+    def get_scanner_url(self, name):
+        "The scanner app's address, with the key in its fragment (which "
+        "browsers never send to a server)"
+        key = self.key
+        if not key:
+            return None
+        database = urllib.parse.quote(Transaction().database.name)
+        return (f'{http_host()}/{database}/ticket/scanner/'
+            f'#key={urllib.parse.quote(key)}')
 
     @classmethod
     def create(cls, vlist):

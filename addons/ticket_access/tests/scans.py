@@ -6,6 +6,7 @@ from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
+from guichet.ticket_event.common import now
 from guichet.ticket_event.tests.helpers import create_event, sell
 
 from .helpers import reread, scan, setup_gate
@@ -276,3 +277,31 @@ class ScanTestMixin:
             self.assertEqual((checkin.admitted, checkin.expected), (2, 6))
             self.assertEqual(checkin.scans_per_minute, 3 / 5)
             self.assertEqual(len(checkin.status), 2)
+            self.assertEqual([s.scans_per_minute for s in statuses],
+                [3 / 5, 0])
+
+    @with_transaction()
+    def test_scan_rate(self):
+        "Scans of the last hour counted by list and minute for the graph"
+        pool = Pool()
+        Rate = pool.get('ticket.access.scan.rate')
+        company = create_company()
+        with set_company(company):
+            _, _, tickets, checkin, _ = setup_gate(company, tickets=3)
+            _, _, others, other_list, _ = setup_gate(company, tickets=1)
+            earlier = now() - dt.timedelta(hours=2)
+            scan(checkin, tickets[2].secret, at=earlier)
+            scan(checkin, tickets[0].secret)
+            scan(checkin, tickets[0].secret)
+            scan(checkin, tickets[1].secret)
+            scan(checkin, secrets.token_urlsafe(32))
+            scan(other_list, others[0].secret)
+            rates = Rate.search([('list', '=', checkin.id)])
+            self.assertEqual(
+                (sum(r.scans for r in rates), sum(r.admitted for r in rates),
+                    sum(r.refused for r in rates)), (4, 2, 2))
+            self.assertTrue(all(r.minute.second == 0 for r in rates))
+            self.assertEqual(len({r.id for r in Rate.search([])}),
+                len(Rate.search([])))
+            other, = Rate.search([('list', '=', other_list.id)])
+            self.assertEqual((other.scans, other.admitted), (1, 1))
