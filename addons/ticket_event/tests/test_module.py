@@ -18,12 +18,14 @@ from .helpers import counts, create_event, reserve, sell
 from .payments import PaymentTestMixin
 from .reports import ReportTestMixin
 from .sessions import SessionTestMixin
+from .translations import TranslationTestMixin
 from .views import ListViewTestMixin
 
 
 class TicketEventTestCase(
         SessionTestMixin, ReportTestMixin, AccessTestMixin, PaymentTestMixin,
-        ListViewTestMixin, CompanyTestMixin, ModuleTestCase):
+        ListViewTestMixin, TranslationTestMixin, CompanyTestMixin,
+        ModuleTestCase):
     "Test the ticket_event module"
     module = 'ticket_event'
 

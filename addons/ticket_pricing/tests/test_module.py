@@ -1,4 +1,5 @@
 from trytond.modules.company.tests import CompanyTestMixin
+from guichet.ticket_event.tests.translations import TranslationTestMixin
 from guichet.ticket_event.tests.views import ListViewTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 
@@ -12,7 +13,7 @@ from .tariffs import TariffTestMixin
 
 
 class TicketPricingTestCase(
-        PromotionTestMixin, ListViewTestMixin,
+        PromotionTestMixin, ListViewTestMixin, TranslationTestMixin,
         TariffTestMixin, EngineTestMixin, FeeTestMixin, OrderTestMixin,
         PropertyTestMixin, PassTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test the ticket_pricing module"
