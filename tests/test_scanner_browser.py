@@ -191,6 +191,15 @@ class ScannerBrowserTest(unittest.TestCase):
         # The page does not scroll sideways on a 360 px phone.
         self.assertLessEqual(page.evaluate(
                 'document.documentElement.scrollWidth'), PHONE['width'])
+        # Every field has a label, every button a name, the result speaks.
+        self.assertEqual(page.evaluate("""[
+                ...[...document.querySelectorAll('input, select')]
+                    .filter(e => !e.labels.length).map(e => e.outerHTML),
+                ...[...document.querySelectorAll('button')]
+                    .filter(e => !e.textContent.trim()).map(e => e.id)]"""),
+            [])
+        self.assertEqual(page.get_attribute('#result', 'aria-live'),
+            'assertive')
 
         # Online: ok, then already_used, then unknown
         result = self.type_code(page, self.codes[0], 'ok')
@@ -300,6 +309,57 @@ class ScannerBrowserTest(unittest.TestCase):
         self.assertEqual(page.inner_text('#result-holder'), self.names[5])
         self.assertEqual(page.get_attribute('#result', 'data-offline'),
             'false')
+
+    def test_reentry_online_and_offline(self):
+        "On a re-entry list, scans alternate in and out, offline too"
+        with self.server.transaction() as pool:
+            ticket, = sell_tickets(pool, self.server.ids['sessions']['open'],
+                1)
+            self.reentry_code = ticket.qr_data
+            self.reentry_ticket = ticket.id
+            self.reentry_list, (key,) = create_gate(
+                pool, self.server.ids['events']['main'], name="Terrace",
+                allow_reentry=True)
+        self.run_page(lambda page: self.check_reentry(page, key), 'reentry',
+            service_workers='allow')
+
+    def check_reentry(self, page, key):
+        from playwright.sync_api import expect
+        self.login(page, key)
+        self.assertTrue(page.is_visible('#direction'))
+        for offline in [False, True]:
+            if offline:
+                page.context.set_offline(True)
+                page.wait_for_selector('body[data-online="false"]',
+                    timeout=TIMEOUT)
+            self.type_code(page, self.reentry_code, 'ok')
+            self.assertEqual(page.get_attribute('#result', 'data-direction'),
+                'in')
+            self.type_code(page, self.reentry_code, 'ok')
+            self.assertEqual(page.get_attribute('#result', 'data-direction'),
+                'out')
+            self.assertEqual(page.inner_text('#result-title').lower(),
+                'exit')
+        # Out is chosen: a ticket that is not inside cannot go out.
+        page.check('#direction input[value="out"]')
+        self.type_code(page, self.reentry_code, 'already_used')
+        page.check('#direction input[value=""]')
+        page.context.set_offline(False)
+        page.wait_for_selector('body[data-pending="0"][data-online="true"]',
+            timeout=TIMEOUT)
+        expect(page.locator('#notice')).to_contain_text(
+            '3 offline scans uploaded.', timeout=TIMEOUT)
+        self.assertEqual(self.server.sql(
+                'SELECT direction, result, offline FROM ticket_access_scan '
+                'WHERE ticket = %s AND list = %s ORDER BY scanned_at, id',
+                (self.reentry_ticket, self.reentry_list)), [
+                ('in', 'ok', False), ('out', 'ok', False),
+                ('in', 'ok', True), ('out', 'ok', True),
+                ('out', 'already_used', True)])
+        self.assertEqual(self.server.sql(
+                'SELECT state FROM ticket_access_entry WHERE ticket = %s '
+                'AND list = %s', (self.reentry_ticket, self.reentry_list)),
+            [('outside',)])
 
     def test_camera(self):
         "A QR code shown to the camera is decoded and admitted"
@@ -421,22 +481,28 @@ class ScannerBrowserTest(unittest.TestCase):
         for (ticket, list_name), result in expected.items():
             signed, secret = codes[ticket]
             cases += [(signed, list_name, result), (secret, list_name, result)]
-        cases += [
+        # (code, list, result with signatures, result with hashes only)
+        cases = [(c, n, r, r) for c, n, r in cases] + [
             # Another organizer's: not in the bundle, nor is its key
-            (codes['stranger'][0], 'anytime', 'invalid_signature'),
-            (codes['stranger'][1], 'anytime', 'unknown'),
-            (late_signed, 'anytime', 'ok'),
-            (late_secret, 'anytime', 'unknown'),
-            (forged, 'anytime', 'invalid_signature'),
-            (codes['valid'][0][:60], 'anytime', 'invalid_signature'),
-            ('G1' + 'A' * 200, 'anytime', 'invalid_signature'),
-            ('no such ticket', 'anytime', 'unknown'),
+            (codes['stranger'][0], 'anytime', 'invalid_signature',
+                'unknown'),
+            (codes['stranger'][1], 'anytime', 'unknown', 'unknown'),
+            # Without signatures, only the bundle's tickets are known; a
+            # code with the real secret is good whatever its signature.
+            (late_signed, 'anytime', 'ok', 'unknown'),
+            (late_secret, 'anytime', 'unknown', 'unknown'),
+            (forged, 'anytime', 'invalid_signature', 'ok'),
+            (codes['valid'][0][:60], 'anytime', 'invalid_signature',
+                'invalid_signature'),
+            ('G1' + 'A' * 200, 'anytime', 'invalid_signature',
+                'invalid_signature'),
+            ('no such ticket', 'anytime', 'unknown', 'unknown'),
             ]
         at = dt.datetime.now(dt.timezone.utc)
         reference = OfflineVerifier(bundle)
         python = [reference.check(code, lists[name], at.replace(
-                    tzinfo=None))[0] for code, name, _ in cases]
-        self.assertEqual(python, [r for _, _, r in cases])
+                    tzinfo=None))[0] for code, name, _, _ in cases]
+        self.assertEqual(python, [r for _, _, r, _ in cases])
 
         def check(page):
             page.goto(self.url)
@@ -444,19 +510,30 @@ class ScannerBrowserTest(unittest.TestCase):
                 timeout=TIMEOUT)
             self.browser_results = page.evaluate("""
                 async ([bundle, cases, at]) => {
-                    const {Verifier} = await import('./static/verifier.js');
-                    const verifier = new Verifier(bundle);
-                    const results = [];
-                    for (const [code, list] of cases) {
-                        const found = await verifier.find(code);
-                        results.push(found.result || verifier.check(
-                            found.ticket, list, new Date(at)).result);
+                    const {Verifier, supportsEd25519, useSignatures} =
+                        await import('./static/verifier.js');
+                    const results = {native: await supportsEd25519()};
+                    for (const signatures of [true, false]) {
+                        useSignatures(signatures);
+                        const verifier = new Verifier(bundle);
+                        const answers = [];
+                        for (const [code, list] of cases) {
+                            const found = await verifier.find(code);
+                            answers.push(found.result || verifier.check(
+                                found.ticket, list, new Date(at)).result);
+                        }
+                        results[signatures] = answers;
                     }
+                    useSignatures(null);
                     return results;
-                }""", [bundle, [[c, lists[n]] for c, n, _ in cases],
+                }""", [bundle, [[c, lists[n]] for c, n, _, _ in cases],
                     at.isoformat()])
         self.run_page(check, 'offline_rules')
-        self.assertEqual(self.browser_results, python)
+        # Chromium verifies Ed25519 with WebCrypto.
+        self.assertTrue(self.browser_results['native'])
+        self.assertEqual(self.browser_results['true'], python)
+        self.assertEqual(self.browser_results['false'],
+            [r for _, _, _, r in cases])
 
     def test_pages_refuse_bad_requests(self):
         "An unknown database or file is a 404, never a 500"

@@ -13,7 +13,10 @@ id), checks it against the list's rules and admits it exactly once:
   and finds it taken (``already_used``);
 - a list with re-entry lets an ``outside`` entry in again, and a scan with
   no direction toggles in and out; a count-only list records the scan and
-  admits nobody.
+  admits nobody;
+- an offline scan the device refused admits nobody when it is uploaded,
+  even if the server would have let the ticket in: the holder was turned
+  away at the gate.
 
 Every scan is recorded with its result, including refusals. The ticket's
 state (or the pass admission's) becomes ``used`` with its first entry.
@@ -340,10 +343,17 @@ class Scan(ModelSQL, ModelView):
         result, facts = cls.identify(code, ticket_id, company=rules.company)
         outcome = Outcome(result or 'ok', ticket=facts)
         replay = offline and rules.allow_reentry and not rules.count_only
+        turned_away = offline and device_result not in {None, 'ok'}
         if facts is not None and result is None:
             result, candidates = cls.check_rules(rules, facts, at, session)
             outcome.result = result or 'ok'
-            if outcome.ok and replay:
+            if outcome.ok and turned_away:
+                # The device refused the holder offline: nobody went in or
+                # out, whatever the server would have answered.
+                outcome.result = device_result
+                outcome.admission = candidates[0]
+                outcome.direction = direction or 'in'
+            elif outcome.ok and replay:
                 # Offline in and out are replayed in the order of time.
                 outcome.admission = candidates[0]
                 outcome.direction = direction or 'in'

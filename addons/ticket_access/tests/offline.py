@@ -255,3 +255,26 @@ class OfflineTestMixin:
             self.assertEqual([r['result'] for r in first],
                 ['ok', 'ok', 'ok', 'already_used'])
             self.assertEqual(Scan.search_count([]), 4)
+
+    @with_transaction()
+    def test_offline_refusal_admits_nobody(self):
+        "A scan the device refused offline does not admit the ticket later"
+        pool = Pool()
+        Bundle = pool.get('ticket.access.bundle')
+        company = create_company()
+        with set_company(company):
+            _, _, (ticket, other), checkin, device = setup_gate(
+                company, tickets=2)
+            results = Bundle.upload({checkin.id: rules(checkin)}, device.id, [
+                    {'id': 'refused', 'list': checkin.id,
+                        'code': ticket.qr_data, 'scanned_at': now(),
+                        'result': 'unknown'},
+                    {'id': 'admitted', 'list': checkin.id,
+                        'code': other.qr_data, 'scanned_at': now(),
+                        'result': 'ok'}])
+            self.assertEqual([r['result'] for r in results],
+                ['unknown', 'ok'])
+            ticket, other = reread(ticket, other)
+            self.assertEqual((ticket.state, other.state), ('valid', 'used'))
+            self.assertFalse(ticket.access_entries)
+            self.assertEqual(scan(checkin, ticket.secret).result, 'ok')

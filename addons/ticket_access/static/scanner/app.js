@@ -422,14 +422,17 @@ function bind() {
     // A scanner in keyboard mode types anywhere: send it to the code field.
     document.addEventListener('keydown', event => {
         const target = event.target;
+        const typing = target.tagName === 'TEXTAREA'
+            || target.tagName === 'SELECT' || (target.tagName === 'INPUT'
+                && !['radio', 'checkbox', 'button'].includes(target.type));
         if ($('scan').hidden || event.ctrlKey || event.metaKey
                 || event.altKey || event.key.length !== 1
-                || event.key === ' '
-                || ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName)) {
+                || event.key === ' ' || typing) {
             return;
         }
         $('code').focus();
     });
+    $('direction').addEventListener('change', focusCode);
     window.addEventListener('online', () => {
         state.reachable = true;
         renderStatus();

@@ -152,6 +152,12 @@ export async function supportsEd25519() {
     return ed25519Support;
 }
 
+// Check signatures (true) or only the bundle's hashes (false) whatever the
+// browser supports; null detects again. The tests check both ways.
+export function useSignatures(value) {
+    ed25519Support = value;
+}
+
 function concat(a, b) {
     const out = new Uint8Array(a.length + b.length);
     out.set(a);
