@@ -74,7 +74,9 @@ def default_tariffs(session, channel, count=1):
     from guichet.ticket_pricing.exceptions import PricingError
     Tariff = Pool().get('ticket.tariff')
     tariffs = []
-    for tariff in Tariff.search([('event', '=', session.event.id)]):
+    candidates = sorted(Tariff.search([('event', '=', session.event.id)]),
+        key=lambda t: (t.sequence is not None, t.sequence or 0, t.id))
+    for tariff in candidates:
         if (not tariff.issues_ticket or tariff.pass_kind
                 or tariff.tickets_per_unit != 1
                 or tariff.min_quantity > count):
