@@ -36,7 +36,8 @@ def qr_video(text, path, width=640, height=480):
     (--use-file-for-fake-video-capture)"""
     import qrcode
     from PIL import Image
-    code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_L)
+    code = qrcode.QRCode(
+        border=4, error_correction=qrcode.constants.ERROR_CORRECT_L)
     code.add_data(text)
     image = code.make_image(fill_color='black', back_color='white').get_image()
     side = min(width, height) - 40
@@ -145,8 +146,8 @@ class ScannerBrowserTest(unittest.TestCase):
             timeout=TIMEOUT)
         page.fill('#key', key)
         page.press('#key', 'Enter')
-        page.wait_for_selector('body[data-screen="scan"][data-bundle="loaded"]',
-            timeout=TIMEOUT)
+        page.wait_for_selector(
+            'body[data-screen="scan"][data-bundle="loaded"]', timeout=TIMEOUT)
 
     def type_code(self, page, code, expected):
         "Type a code and Enter as a keyboard scanner does; check the result"
@@ -173,7 +174,8 @@ class ScannerBrowserTest(unittest.TestCase):
     def scans(self, where):
         return self.server.sql(
             'SELECT t.id, s.result, s.offline, s.conflict, s.device_result '
-            'FROM ticket_access_scan s JOIN ticket_ticket t ON t.id = s.ticket '
+            'FROM ticket_access_scan s '
+            'JOIN ticket_ticket t ON t.id = s.ticket '
             f'WHERE {where} ORDER BY s.id')
 
     # --- the tests ----------------------------------------------------
