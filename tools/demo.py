@@ -21,6 +21,7 @@ import demo_pricing  # noqa: E402
 
 CONFIG = ROOT / 'etc' / 'trytond.conf'
 PORT = int(os.environ.get('GUICHET_PORT', '8000'))
+MAIL_PORT = int(os.environ.get('GUICHET_MAIL_PORT', '8026'))
 ADMIN_PASSWORD = 'admin'
 TZ = 'Europe/Paris'
 
@@ -504,6 +505,8 @@ Guichet demo is running.
       database: {database}   login: admin   password: {ADMIN_PASSWORD}
   Public JSON API:                 {base}/{database}/ticket/api/v1/events
   OpenAPI document:                {base}/{database}/ticket/api/v1/openapi.json
+  Web shop:                        {base}/{database}/ticket/shop/
+  E-mails sent (SMTP catcher):     http://127.0.0.1:{MAIL_PORT}/
   PostgreSQL:                      {pgctl.uri(database)}
 Stop everything with `make stop`; start over with `make demo-reset`.""")
 
@@ -536,6 +539,8 @@ def main():
     create_tariffs(events, products)
     demo_pricing.create_promotions(events, products)
     create_orders(args.database)
+    from guichet.ticket_shop.demo import setup_demo
+    setup_demo(args.database)
     print("Demo data loaded.")
     return 0
 
