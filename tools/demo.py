@@ -18,6 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 import pgctl  # noqa: E402
 import demo_pricing  # noqa: E402
+import demo_seating  # noqa: E402
 
 CONFIG = ROOT / 'etc' / 'trytond.conf'
 PORT = int(os.environ.get('GUICHET_PORT', '8000'))
@@ -538,6 +539,7 @@ def main():
     products = create_products()
     create_tariffs(events, products)
     demo_pricing.create_promotions(events, products)
+    demo_seating.create_seating(args.database, events, products)
     create_orders(args.database)
     from guichet.ticket_shop.demo import setup_demo
     setup_demo(args.database)
