@@ -27,3 +27,6 @@ forwarded_allow_ips = ''
 accesslog = os.environ.get('GUICHET_ACCESS_LOG') or None
 errorlog = '-'
 loglevel = 'info'
+# gunicorn's control socket is one path per user: several servers on one
+# host (serve-prod beside tests and benches) would take it from each other
+control_socket_disable = True
