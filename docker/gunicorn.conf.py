@@ -30,3 +30,29 @@ loglevel = 'info'
 # gunicorn's control socket is one path per user: several servers on one
 # host (serve-prod beside tests and benches) would take it from each other
 control_socket_disable = True
+
+# trytond.application initialises the pools of TRYTOND_DATABASE_NAMES while
+# the worker boots: a database connection lost meanwhile (PostgreSQL
+# restarting, connections terminated) fails the boot, and gunicorn then
+# stops altogether. The workers initialise them once booted instead, trying
+# again until the database answers; requests wait for it.
+_databases = [n for n in os.environ.pop('TRYTOND_DATABASE_NAMES', '')
+    .split(',') if n.strip()]
+
+
+def post_worker_init(worker):
+    import time
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    for name in _databases:
+        for attempt in range(60):
+            try:
+                with Transaction().start(name, 0, readonly=True):
+                    Pool(name).init()
+                break
+            except Exception as error:
+                Pool.stop(name)
+                worker.log.warning("pool of %s not ready (%s), retrying",
+                    name, error)
+                time.sleep(min(0.5 * (attempt + 1), 5))
