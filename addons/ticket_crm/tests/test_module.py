@@ -1,0 +1,18 @@
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+from guichet.ticket_event.tests.translations import TranslationTestMixin
+from guichet.ticket_event.tests.views import ListViewTestMixin
+
+from .customers import CustomerTestMixin
+
+
+class TicketCrmTestCase(
+        CustomerTestMixin, ListViewTestMixin, CompanyTestMixin,
+        ModuleTestCase):
+    "Test the ticket_crm module"
+    module = 'ticket_crm'
+    extras = ['ticket_access']
+
+
+del ModuleTestCase
