@@ -181,7 +181,7 @@ class Party(metaclass=PoolMeta):
             if 'favourite_tags' in names:
                 cursor.execute(*base.join(event_tag,
                         condition=event_tag.event == event.id).select(
-                        bought.party, event_tag.tag, Count(Literal(1)),
+                        bought.party, event_tag.tag, Count(),
                         where=where, group_by=[bought.party, event_tag.tag]))
                 for party, tag, count in cursor:
                     counts['favourite_tags'][party][tag] += count
@@ -189,7 +189,7 @@ class Party(metaclass=PoolMeta):
                 venue = Case((session.venue != Null, session.venue),
                     else_=event.venue)
                 cursor.execute(*base.select(
-                        bought.party, venue, Count(Literal(1)),
+                        bought.party, venue, Count(),
                         where=where, group_by=[bought.party, venue]))
                 for party, venue_id, count in cursor:
                     counts['favourite_venues'][party][venue_id] += count

@@ -75,3 +75,56 @@ def venue_event(company, name, venue_name=None, tags=(), capacities=(50,),
         values['tags'] = [('add', tag_ids)]
     Event.write([event], values)
     return Event(event.id), sessions
+
+
+def product():
+    "A service product for tariffs"
+    pool = Pool()
+    Template = pool.get('product.template')
+    Product = pool.get('product.product')
+    Uom = pool.get('product.uom')
+    unit, = Uom.search([('name', '=', "Unit")])
+    template = Template(name="Admission", type='service', default_uom=unit,
+        list_price=Decimal(0), products=[])
+    template.save()
+    record = Product(template=template)
+    record.save()
+    return record
+
+
+def tariff(event, name, price='20.00', category=None):
+    pool = Pool()
+    Tariff = pool.get('ticket.tariff')
+    Category = pool.get('ticket.tariff.category')
+    if category and not isinstance(category, Category):
+        category = Category(event=event, name=category)
+        category.save()
+    record = Tariff(event=event, name=name, price=Decimal(price),
+        product=product(), category=category)
+    record.save()
+    return record
+
+
+def subscribe(season, party, code):
+    "An active pass of season held by party"
+    Subscription = Pool().get('ticket.subscription')
+    subscription = Subscription(season=season, party=party, pass_code=code,
+        state='active')
+    subscription.save()
+    return subscription
+
+
+def segment(company, lines, match='all', name="Segment"):
+    "A saved segment of lines (dicts of line values)"
+    Segment = Pool().get('ticket.crm.segment')
+    record, = Segment.create([{
+                'name': name, 'company': company.id, 'match': match,
+                'lines': [('create', lines)],
+                }])
+    return record
+
+
+def members(record):
+    "The names of the members of a segment, sorted"
+    Party = Pool().get('party.party')
+    return sorted(p.name for p in Party.browse(record.member_ids()))

@@ -5,11 +5,12 @@ from guichet.ticket_event.tests.translations import TranslationTestMixin
 from guichet.ticket_event.tests.views import ListViewTestMixin
 
 from .customers import CustomerTestMixin
+from .segments import SegmentTestMixin
 
 
 class TicketCrmTestCase(
-        CustomerTestMixin, ListViewTestMixin, CompanyTestMixin,
-        ModuleTestCase):
+        CustomerTestMixin, SegmentTestMixin, ListViewTestMixin,
+        CompanyTestMixin, ModuleTestCase):
     "Test the ticket_crm module"
     module = 'ticket_crm'
     extras = ['ticket_access']
