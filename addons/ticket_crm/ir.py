@@ -9,5 +9,8 @@ class Cron(metaclass=PoolMeta):
         super().__setup__()
         cls.method.selection.extend([
                 ('ticket.crm.rfm|compute_all', "Compute RFM Scores"),
-                ('ticket.crm.segment|refresh_counts', "Count Segment Members"),
+                ('ticket.crm.segment|refresh_counts',
+                    "Count Segment Members"),
+                ('ticket.crm.schedule|send_due',
+                    "Send Scheduled Ticket Messages"),
                 ])

@@ -5,11 +5,13 @@ from guichet.ticket_event.tests.translations import TranslationTestMixin
 from guichet.ticket_event.tests.views import ListViewTestMixin
 
 from .customers import CustomerTestMixin
+from .messages import MessageTestMixin
 from .segments import SegmentTestMixin
 
 
 class TicketCrmTestCase(
-        CustomerTestMixin, SegmentTestMixin, ListViewTestMixin,
+        CustomerTestMixin, SegmentTestMixin, MessageTestMixin,
+        ListViewTestMixin,
         CompanyTestMixin, ModuleTestCase):
     "Test the ticket_crm module"
     module = 'ticket_crm'
