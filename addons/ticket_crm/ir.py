@@ -13,4 +13,6 @@ class Cron(metaclass=PoolMeta):
                     "Count Segment Members"),
                 ('ticket.crm.schedule|send_due',
                     "Send Scheduled Ticket Messages"),
+                ('party.party|anonymize_inactive',
+                    "Anonymize Inactive Buyers"),
                 ])

@@ -5,14 +5,14 @@ from guichet.ticket_event.tests.translations import TranslationTestMixin
 from guichet.ticket_event.tests.views import ListViewTestMixin
 
 from .customers import CustomerTestMixin
+from .gdpr import GDPRTestMixin
 from .messages import MessageTestMixin
 from .segments import SegmentTestMixin
 
 
 class TicketCrmTestCase(
         CustomerTestMixin, SegmentTestMixin, MessageTestMixin,
-        ListViewTestMixin,
-        CompanyTestMixin, ModuleTestCase):
+        GDPRTestMixin, ListViewTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test the ticket_crm module"
     module = 'ticket_crm'
     extras = ['ticket_access']
