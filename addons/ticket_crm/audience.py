@@ -7,7 +7,6 @@ import io
 from sql import Literal, Null
 from sql.aggregate import Count, Max, Min, Sum
 
-from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder

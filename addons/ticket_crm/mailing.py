@@ -272,7 +272,8 @@ class Delivery(ModelSQL, ModelView):
     order = fields.Many2One('ticket.order', "Order", readonly=True,
         ondelete='CASCADE')
     party = fields.Many2One('party.party', "Customer", readonly=True,
-        ondelete='CASCADE')
+        ondelete='CASCADE', context={'company': Eval('company', -1)},
+        depends={'company'})
     company = fields.Many2One('company.company', "Company", required=True,
         readonly=True)
     email = fields.Char("E-mail", readonly=True)

@@ -4,7 +4,7 @@ passes and consents to the party that stays."""
 from collections import Counter, defaultdict
 from decimal import Decimal
 
-from sql import Literal, Null, Union
+from sql import Null, Union
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
 from sql.functions import Function, Lower, Trim

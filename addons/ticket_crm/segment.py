@@ -12,6 +12,7 @@ import datetime as dt
 
 from sql import Literal, Null
 from sql.aggregate import Count, Sum
+from sql.conditionals import Coalesce
 from sql.operators import Exists, Like
 
 from trytond.i18n import gettext
@@ -423,26 +424,41 @@ class SegmentLine(sequence_ordered(), ModelSQL, ModelView):
         condition &= self._between(session.start, start, end)
         return from_.select(attended.party.as_('party'), where=condition)
 
-    def _orders_having(self, company, aggregate, minimum, maximum):
-        History = Pool().get('ticket.crm.history')
-        orders = History.orders(company)
+    def _paid_orders(self, company):
+        "The paid orders of company with a buyer, between the line's dates"
+        Order = Pool().get('ticket.order')
+        order = Order.__table__()
         start, end = self._bounds(company)
+        where = ((order.state == 'paid') & (order.party != Null)
+            & (order.company == company)
+            & self._between(order.paid_at, start, end))
+        return order, where
+
+    @staticmethod
+    def _range(aggregate, minimum, maximum):
         having = Literal(True)
         if minimum is not None:
-            having &= aggregate(orders) >= minimum
+            having &= aggregate >= minimum
         if maximum is not None:
-            having &= aggregate(orders) <= maximum
-        return orders.select(orders.party.as_('party'),
-            where=self._between(orders.paid_at, start, end),
-            group_by=[orders.party], having=having)
+            having &= aggregate <= maximum
+        return having
 
     def _query_orders(self, company, seen):
-        return self._orders_having(company,
-            lambda o: Count(o.order), self.minimum, self.maximum)
+        order, where = self._paid_orders(company)
+        return order.select(order.party.as_('party'), where=where,
+            group_by=[order.party],
+            having=self._range(Count(), self.minimum, self.maximum))
 
     def _query_amount(self, company, seen):
-        return self._orders_having(company,
-            lambda o: Sum(o.amount), self.amount_minimum, self.amount_maximum)
+        Line = Pool().get('ticket.order.line')
+        order, where = self._paid_orders(company)
+        line = Line.__table__()
+        amount = Sum(Coalesce(line.total_amount,
+                line.unit_price * line.quantity))
+        return order.join(line, condition=line.order == order.id).select(
+            order.party.as_('party'), where=where, group_by=[order.party],
+            having=self._range(
+                amount, self.amount_minimum, self.amount_maximum))
 
     def _query_rfm(self, company, seen):
         Score = Pool().get('ticket.crm.rfm')

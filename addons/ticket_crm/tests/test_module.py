@@ -12,7 +12,8 @@ from .segments import SegmentTestMixin
 
 class TicketCrmTestCase(
         CustomerTestMixin, SegmentTestMixin, MessageTestMixin,
-        GDPRTestMixin, ListViewTestMixin, CompanyTestMixin, ModuleTestCase):
+        GDPRTestMixin, ListViewTestMixin, TranslationTestMixin,
+        CompanyTestMixin, ModuleTestCase):
     "Test the ticket_crm module"
     module = 'ticket_crm'
     extras = ['ticket_access']
