@@ -18,6 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 import pgctl  # noqa: E402
 import demo_pricing  # noqa: E402
+import demo_crm  # noqa: E402
 import demo_seating  # noqa: E402
 
 CONFIG = ROOT / 'etc' / 'trytond.conf'
@@ -543,6 +544,7 @@ def main():
     create_orders(args.database)
     from guichet.ticket_shop.demo import setup_demo
     setup_demo(args.database)
+    demo_crm.create_crm(args.database)
     print("Demo data loaded.")
     return 0
 
