@@ -10,7 +10,8 @@ payments (POST /sales: hold, order, sale_point sale and payments in one
 transaction) and the tickets' PDF for the 80 mm printer (GET tickets.pdf).
 Three sales in four are general admission (2 adults and a child, card and
 cash with change), one in four a seat of a seated play, best available,
-by card (a seat the isolated-seat rule refuses is counted and skipped). The cash session is closed at the end (counts, posting of every
+by card (a seat the isolated-seat rule refuses is counted and skipped).
+The cash session is closed at the end (counts, posting of every
 sale). Prints the time per sale (mean, median, p95, max) and per step.
 
 Usage: .venv/bin/python bench/pos.py [--sales 200]
