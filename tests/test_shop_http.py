@@ -521,6 +521,27 @@ class ManageTest(ShopTestCase):
         self.assertEqual(browser.get('/order/1').status, 404)
         self.assertEqual(browser.get('/order/' + 'A' * 32
                 + '/tickets.pdf').status, 404)
+        # a real token: 192 random bits; its neighbours and the order's
+        # number or id lead nowhere
+        tokens = []
+        for _ in range(3):
+            page = self.buy(Browser(self.server),
+                {self.shop['full']: 1})
+            tokens.append(page.location.split('/order/')[1].split('/')[0])
+        for token in tokens:
+            self.assertRegex(token, r'^[A-Za-z0-9_-]{32}$')
+        self.assertEqual(len(set(tokens)), len(tokens))
+        token = tokens[0]
+        number, id_ = self.server.sql('SELECT number, id FROM ticket_order '
+            'WHERE shop_token = %s', (token,))[0]
+        self.assertEqual(browser.get(f'/order/{token}').status, 200)
+        for guess in [token[:-1] + ('A' if token[-1] != 'A' else 'B'),
+                token.lower(), token.upper(), token[1:] + token[0],
+                number, str(id_)]:
+            if guess == token:
+                continue
+            with self.subTest(guess=guess):
+                self.assertEqual(browser.get(f'/order/{guess}').status, 404)
 
     def test_downloads(self):
         browser = Browser(self.server)
