@@ -299,6 +299,10 @@ class CatalogueTestCase(ApiTestCase):
                 ('GET', f'{API}/events/abc', 404, 'not_found'),
                 ('GET', f'{API}/events/-1', 404, 'not_found'),
                 ('GET', f'{API}/events/', 404, 'not_found'),
+                # a line break in a path parameter (found by schemathesis)
+                ('GET', f'{API}/events/%0A1', 404, 'not_found'),
+                ('POST', f'{API}/pos/points/%0A%C2%B8/quote', 404,
+                    'not_found'),
                 ('POST', f'{API}/events', 405, 'method_not_allowed'),
                 ('PUT', f'{HOLDS}/{"x" * 32}', 405, 'method_not_allowed'),
                 ('GET', HOLDS, 405, 'method_not_allowed'),

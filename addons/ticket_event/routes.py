@@ -34,6 +34,7 @@ from trytond.pool import Pool
 from trytond.protocols.wrappers import HTTPStatus, Response, exceptions
 from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
+from werkzeug.routing import PathConverter
 
 from . import openapi
 from .common import UTC, to_local
@@ -528,7 +529,15 @@ def openapi_document(request, database_name):
         openapi.document(urllib.parse.quote(database_name)))
 
 
-@app.route(f'{PREFIX}/<path:rest>', methods=METHODS)
+class AnyPathConverter(PathConverter):
+    "A path that may hold any character, line breaks included"
+    regex = r'[^/][\s\S]*?'
+
+
+app.url_map.converters['anypath'] = AnyPathConverter
+
+
+@app.route(f'{PREFIX}/<anypath:rest>', methods=METHODS)
 def unknown_endpoint(request, database_name, rest):
     "Answer JSON for the paths and methods the API does not have"
     adapter = app.url_map.bind_to_environ(request.environ)
