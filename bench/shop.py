@@ -37,6 +37,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -76,10 +77,12 @@ class Server(GunicornServer, ShopServer):
             env = trytond_env()
             env['TRYTOND_DATABASE_NAMES'] = self.database
             with open(LOGS / f'worker-{self.database}.log', 'wb') as log:
+                # its own process group: trytond-worker forks its workers
                 self.worker = subprocess.Popen([
                         str(BIN / 'trytond-worker'), '-d', self.database,
                         '-n', '1'], env=env, stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT)
+                    stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
         finally:
             for name in ['TRYTOND_EMAIL__URI', 'TRYTOND_EMAIL__FROM',
                     'TRYTOND_QUEUE__WORKER']:
@@ -87,7 +90,8 @@ class Server(GunicornServer, ShopServer):
 
     def stop(self):
         if self.worker is not None and self.worker.poll() is None:
-            self.worker.terminate()
+            # the worker and the processes it forked
+            os.killpg(self.worker.pid, signal.SIGTERM)
             self.worker.wait(15)
         super().stop()
 
