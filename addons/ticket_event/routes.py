@@ -23,8 +23,9 @@ from functools import wraps
 
 from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
-from sql import For
+from sql import For, Literal, Table
 
 from trytond import backend
 from trytond.config import config
@@ -190,16 +191,31 @@ def run_in_transaction(func, request, pool, kwargs, readonly, read_committed):
 
 
 LOCK_EXTRAS = ('_lock_tables', '_lock_records')
+# How long a route waits for a lock held by another transaction (seconds)
+# before it is tried again (and answered busy after the last try)
+LOCK_TIMEOUT = 10
 
 
 def take_locks(transaction, locks):
-    "Take the locks Transaction.start would have taken (NOWAIT)"
-    database, connection = transaction.database, transaction.connection
+    """Take the locks Transaction.start would have taken, waiting for them
+    (up to LOCK_TIMEOUT, for the transaction's statements) rather than
+    failing at once: taken first thing, before any other lock of the
+    transaction, they cannot deadlock, and a payment notified three times
+    at once then records one payment and answers the others with it"""
+    if not locks:
+        return
+    connection = transaction.connection
+    cursor = connection.cursor()
+    cursor.execute('SELECT set_config(\'lock_timeout\', %s, true)',
+        (f'{int(LOCK_TIMEOUT * 1000)}ms',))
     for table in locks.get('_lock_tables', []):
-        database.lock(connection, table)
+        cursor.execute(SQL('LOCK {} IN EXCLUSIVE MODE').format(
+                Identifier(table)))
         transaction._locked_tables.add(table)
     for table, ids in locks.get('_lock_records', {}).items():
-        database.lock_records(connection, table, ids)
+        sql_table = Table(table)
+        cursor.execute(*sql_table.select(Literal(1),
+                where=sql_table.id.in_(list(ids)), for_=For('UPDATE')))
         transaction._locked_records[table].update(ids)
 
 

@@ -1,15 +1,9 @@
 """PDFs of the box office: tickets for the thermal printer or A4 (the core's
-ticket layouts), the receipt of an operation and the Z report of a cash
-session, drawn with reportlab.
-
-The tickets printed at the counter are drawn with the core's layouts but
-their QR codes go straight onto the canvas as one filled path of the dark
-runs of each row, instead of a reportlab Drawing of one rectangle per dark
-module: the same picture, about twenty times faster, so that the tickets of
-a sale are ready to print as soon as it is paid."""
+ticket layouts, whose QR codes are drawn as one path per code, fast enough
+for the tickets of a sale to be ready as soon as it is paid), the receipt of
+an operation and the Z report of a cash session, drawn with reportlab."""
 import io
 
-import qrcode
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
@@ -22,124 +16,14 @@ from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import format_local
 from guichet.ticket_event.report import (
-    THERMAL_WIDTH, TicketReport, TicketThermalReport, ticket_fields)
+    THERMAL_WIDTH, TicketReport, TicketThermalReport)
 
 LINE = 4.2 * mm
-QR_MASK = 0
-
-
-def qr_matrix(data):
-    """The modules of the QR code of data (level M, no border).
-
-    The mask is fixed rather than the best of the eight the standard
-    scores: scoring them takes three quarters of the time of a code, and
-    any mask is read by every scanner (the code says which it uses)."""
-    code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, border=0,
-        mask_pattern=QR_MASK)
-    code.add_data(data)
-    code.make(fit=True)
-    return code.get_matrix()
-
-
-def draw_qr(pdf, data, x, y, size):
-    """Draw the QR code of data on the canvas pdf, size points wide, its
-    lower left corner at (x, y)"""
-    matrix = qr_matrix(data)
-    cell = size / len(matrix)
-    path = pdf.beginPath()
-    for row, cells in enumerate(matrix):
-        top = y + size - (row + 1) * cell
-        start = None
-        for col, dark in enumerate(list(cells) + [False]):
-            if dark and start is None:
-                start = col
-            elif not dark and start is not None:
-                path.rect(x + start * cell, top, (col - start) * cell, cell)
-                start = None
-    pdf.saveState()
-    pdf.setFillColorRGB(0, 0, 0)
-    pdf.drawPath(path, stroke=0, fill=1)
-    pdf.restoreState()
-
-
-class PosTicketThermal(TicketThermalReport):
-    "The core's 80 mm ticket with its QR code drawn as one path"
-
-    @classmethod
-    def draw_ticket(cls, pdf, ticket):
-        fields = ticket_fields(ticket)
-        width, height = cls.page_size
-        margin = 4 * mm
-        text_width = width - 2 * margin
-        x, y = margin, height - 8 * mm
-        y = cls.draw_text(pdf, x, y, fields['event'], text_width,
-            'Helvetica-Bold', 13)
-        y = cls.draw_text(pdf, x, y, fields['session'], text_width,
-            'Helvetica-Bold', 10)
-        y = cls.draw_text(pdf, x, y, fields['venue'], text_width, size=8)
-        y -= 2 * mm
-        if fields['category']:
-            y = cls.draw_text(pdf, x, y, fields['category'], text_width,
-                size=8)
-        y = cls.draw_text(pdf, x, y, fields['type'], text_width,
-            'Helvetica-Bold', 10)
-        y = cls.draw_lines(pdf, x, y, fields['admissions'], text_width,
-            size=8)
-        y = cls.draw_text(pdf, x, y, fields['price'], text_width, size=10)
-        y = cls.draw_text(pdf, x, y, fields['holder'], text_width, size=9)
-        qr_size = 50 * mm
-        y -= qr_size + 2 * mm
-        draw_qr(pdf, ticket.qr_data, (width - qr_size) / 2, y, qr_size)
-        y -= 5 * mm
-        y = cls.draw_text(pdf, x, y, fields['numbers'], text_width, size=8)
-        cls.draw_text(pdf, x, y - 2 * mm, fields['instructions'],
-            text_width, size=7)
-
-
-class PosTicketA4(TicketReport):
-    "The core's A4 ticket with its QR code drawn as one path"
-
-    @classmethod
-    def draw_ticket(cls, pdf, ticket):
-        fields = ticket_fields(ticket)
-        width, height = cls.page_size
-        margin = 18 * mm
-        text_width = width - 2 * margin - 60 * mm
-        pdf.setLineWidth(0.8)
-        pdf.roundRect(margin, height - margin - 100 * mm,
-            width - 2 * margin, 100 * mm, 4 * mm)
-        x, y = margin + 8 * mm, height - margin - 14 * mm
-        y = cls.draw_text(pdf, x, y, fields['event'], text_width,
-            'Helvetica-Bold', 18)
-        y = cls.draw_text(pdf, x, y - 2 * mm, fields['session'], text_width,
-            'Helvetica-Bold', 12)
-        y = cls.draw_text(pdf, x, y, fields['venue'], text_width, size=10)
-        y -= 4 * mm
-        if fields['category']:
-            y = cls.draw_text(pdf, x, y, fields['category'], text_width,
-                size=10)
-        y = cls.draw_text(pdf, x, y, fields['type'], text_width,
-            'Helvetica-Bold', 12)
-        y = cls.draw_lines(pdf, x, y, fields['admissions'], text_width,
-            size=9)
-        y = cls.draw_text(pdf, x, y, fields['price'], text_width, size=12)
-        y = cls.draw_text(pdf, x, y, fields['holder'], text_width, size=11)
-        y -= 2 * mm
-        cls.draw_text(pdf, x, y, fields['numbers'], text_width, size=9)
-        qr_size = 52 * mm
-        draw_qr(pdf, ticket.qr_data, width - margin - qr_size - 6 * mm,
-            height - margin - qr_size - 8 * mm, qr_size)
-        pdf.setFont('Helvetica', 7)
-        pdf.drawCentredString(width - margin - 6 * mm - qr_size / 2,
-            height - margin - qr_size - 13 * mm, ticket.number)
-        cls.draw_text(pdf, margin + 8 * mm, height - margin - 90 * mm,
-            fields['instructions'], width - 2 * margin - 16 * mm, size=8)
 
 
 def ticket_pdf(tickets, printer='thermal'):
     "The PDF of tickets for the printer ('thermal' 80 mm or 'a4')"
-    report = PosTicketThermal if printer == 'thermal' else PosTicketA4
+    report = TicketThermalReport if printer == 'thermal' else TicketReport
     return report.render_pdf([t for t in tickets if t.state != 'cancelled'])
 
 
