@@ -13,6 +13,7 @@ one line of 1 to 4 places each (3,000,000 tickets), marketing consents for
 Usage: .venv/bin/python bench/segments.py [--rebuild] [--customers N]
 """
 import argparse
+import os
 import datetime as dt
 import pathlib
 import random
@@ -238,18 +239,41 @@ def measure():
             "(SELECT count(*) FROM ticket_ticket)")
         parties, orders, tickets = cursor.fetchone()
         print(f"{parties:,} parties, {orders:,} orders, {tickets:,} tickets")
+        print("load average (1, 5, 15 min): %.2f %.2f %.2f"
+            % os.getloadavg())
         company, = Company.search([])
         with transaction.set_context(company=company.id):
-            timed("RFM scores (one INSERT ... SELECT with ntile)",
+            Stat = pool.get('ticket.crm.party.stat')
+            Order = pool.get('ticket.order')
+            _, rebuild = timed(
+                "customer summary: full rebuild (nightly, at install)",
+                Stat.rebuild)
+            cursor.execute("SELECT count(*) FROM ticket_crm_party_stat")
+            print(f"  {cursor.fetchone()[0]:,} customers summed up")
+            _, rfm = timed("RFM scores (one INSERT ... SELECT with ntile)",
                 Score.compute, [company])
             cursor.execute("SELECT count(*) FROM ticket_crm_rfm")
             print(f"  {cursor.fetchone()[0]:,} customers scored")
+            print(f"{'RFM from scratch (summary rebuild + scores)':<58} "
+                f"{rebuild + rfm:7.2f} s")
             cursor.execute("ANALYZE ticket_crm_rfm")
             definitions, Segment = segments(pool, company)
+            built = []
             for name, match, lines in definitions:
                 segment = Segment(company=company, match=match, lines=lines)
+                built.append(segment)
                 count, _ = timed(f"segment: {name}", segment.get_count)
                 print(f"  {count:,} members")
+            # A refund: the order is cancelled and its buyer summed up again
+            order, = Order.search([('number', '=', 'B1')])
+            champions = built[3]
+            before = champions.get_count()
+            timed("refund of one order (Order.cancel, summary refreshed)",
+                Order.cancel, [order])
+            print(f"  '3+ orders and 200+ EUR': {before:,} members before, "
+                f"{champions.get_count():,} after")
+        print("load average (1, 5, 15 min): %.2f %.2f %.2f"
+            % os.getloadavg())
         transaction.rollback()
 
 

@@ -1,5 +1,14 @@
+"""Keep the customer summary (stat.py) in step with the orders, their lines
+and the admissions of their passes."""
 from trytond.model import Index
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
+
+# The order fields that change what a customer bought
+WATCHED = {'state', 'party', 'paid_at', 'company'}
+
+
+def _stat():
+    return Pool().get('ticket.crm.party.stat')
 
 
 class Order(metaclass=PoolMeta):
@@ -13,3 +22,72 @@ class Order(metaclass=PoolMeta):
                 Index(t, (t.party, Index.Range()),
                     (t.state, Index.Equality(cardinality='low'))),
                 })
+
+    @classmethod
+    def create(cls, vlist):
+        orders = super().create(vlist)
+        _stat().refresh(orders=[o for o in orders if o.party])
+        return orders
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        changed = []
+        for records, values in zip(actions, actions):
+            if WATCHED & set(values):
+                changed.extend(records)
+        if changed:
+            # The buyers before the change are found from the detail rows
+            # (paid orders) or here (the others)
+            parties = [o.party for o in changed if o.party]
+        super().write(*args)
+        if changed:
+            _stat().refresh(orders=changed, parties=parties)
+
+    @classmethod
+    def delete(cls, orders):
+        parties = [o.party for o in orders if o.party]
+        super().delete(orders)
+        _stat().refresh(parties=parties)
+
+
+class _RefreshPaidOrders:
+    "Refresh the paid orders of the records created, changed or deleted"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        records = super().create(vlist)
+        _stat().refresh(orders=_stat().orders_of(cls.__name__, records))
+        return records
+
+    _crm_watched = set()
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        records = [r for records, values in zip(actions, actions)
+            if cls._crm_watched & set(values) for r in records]
+        if not records:
+            return super().write(*args)
+        before = _stat().orders_of(cls.__name__, records)
+        super().write(*args)
+        _stat().refresh(orders=before + _stat().orders_of(
+                cls.__name__, records))
+
+    @classmethod
+    def delete(cls, records):
+        orders = _stat().orders_of(cls.__name__, records)
+        super().delete(records)
+        _stat().refresh(orders=orders)
+
+
+class OrderLine(_RefreshPaidOrders, metaclass=PoolMeta):
+    __name__ = 'ticket.order.line'
+    _crm_watched = {'order', 'session', 'tariff', 'quantity', 'unit_price',
+        'total_amount'}
+
+
+class Admission(_RefreshPaidOrders, metaclass=PoolMeta):
+    __name__ = 'ticket.ticket.admission'
+    _crm_watched = {'ticket', 'session'}

@@ -1,12 +1,11 @@
 """RFM scores: recency, frequency and monetary quintiles of the buyers.
 
 ``Score.compute`` replaces a company's scores with one set-based statement
-(window functions ``ntile(5)``): no row goes through Python. 5 is the best
-quintile: the most recent, most frequent, biggest spenders. The nightly
-cron and the "Compute Scores" button call it."""
-from sql import Cast, Literal, Null, Window
-from sql.aggregate import Count, Max, Sum
-from sql.conditionals import Coalesce
+(window functions ``ntile(5)``) over the customer summary
+(``ticket.crm.party.stat``, stat.py): no row goes through Python. 5 is the
+best quintile: the most recent, most frequent, biggest spenders. The "Compute
+Scores" button calls it; the nightly cron rebuilds the summary first."""
+from sql import Cast, Literal, Window
 from sql.functions import CurrentTimestamp, DatePart, Ntile
 
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
@@ -111,34 +110,20 @@ class Score(ModelSQL, ModelView):
     @classmethod
     def _stats(cls, company):
         """Per buyer of company: last (purchase), frequency (paid orders)
-        and monetary (their amount), each aggregated once per party"""
-        pool = Pool()
-        Order = pool.get('ticket.order')
-        Line = pool.get('ticket.order.line')
-        order, order2 = Order.__table__(), Order.__table__()
-        line = Line.__table__()
-
-        def paid(table):
-            return ((table.state == 'paid') & (table.party != Null)
-                & (table.company == company.id))
-        counts = order.select(order.party.as_('party'),
-            Max(order.paid_at).as_('last'),
-            Count().as_('frequency'),
-            where=paid(order), group_by=[order.party])
-        amounts = order2.join(line, condition=line.order == order2.id
-            ).select(order2.party.as_('party'),
-            Sum(Coalesce(line.total_amount,
-                    line.unit_price * line.quantity)).as_('monetary'),
-            where=paid(order2), group_by=[order2.party])
-        return counts.join(amounts, 'LEFT',
-            condition=amounts.party == counts.party).select(
-            counts.party.as_('party'), counts.last.as_('last'),
-            counts.frequency.as_('frequency'),
-            Coalesce(amounts.monetary, Literal(0)).as_('monetary'))
+        and monetary (their amount), from the customer summary"""
+        Stat = Pool().get('ticket.crm.party.stat')
+        stat = Stat.__table__()
+        return stat.select(stat.party.as_('party'),
+            stat.last_purchase.as_('last'),
+            stat.orders.as_('frequency'),
+            stat.amount.as_('monetary'),
+            where=(stat.company == company.id) & (stat.orders > 0))
 
     @classmethod
     def compute_all(cls):
-        "Compute the scores of every company (cron)"
+        """Rebuild the customer summary and compute the scores of every
+        company (nightly cron)"""
+        Pool().get('ticket.crm.party.stat').rebuild()
         cls.compute()
 
 
