@@ -1,14 +1,13 @@
 """RFM scores: recency, frequency and monetary quintiles of the buyers.
 
-``Score.compute`` replaces a company's scores with one set-based statement
-(window functions ``ntile(5)``) over the customer summary
-(``ticket.crm.party.stat``, stat.py): no row goes through Python. 5 is the
-best quintile: the most recent, most frequent, biggest spenders. The "Compute
-Scores" button calls it; the nightly cron rebuilds the summary first."""
-from sql import Cast, Literal, Window
-from sql.functions import CurrentTimestamp, DatePart, Ntile
-
-from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+``Score.compute`` replaces a company's scores with one INSERT ... SELECT
+over the customer summary (``ticket.crm.party.stat``, stat.py) using the
+window function ``ntile(5)``: no row goes through Python. The scores are
+stored in a narrow table without foreign keys (``ticket.crm.party.score``)
+that ``ticket.crm.rfm`` shows. 5 is the best quintile: the most
+recent, most frequent, biggest spenders. The "Compute Scores" button calls
+it; the nightly cron rebuilds the summary first."""
+from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -49,16 +48,18 @@ class Score(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('party_company_unique', Unique(t, t.company, t.party),
-                'ticket_crm.msg_rfm_unique'),
-            ]
-        cls._sql_indexes.add(
-            Index(t, (t.company, Index.Equality()), (t.r, Index.Range()),
-                (t.f, Index.Range()), (t.m, Index.Range())))
         cls._order = [
             ('r', 'DESC'), ('f', 'DESC'), ('m', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        "The scores stored by compute"
+        Score = Pool().get('ticket.crm.party.score')
+        score = Score.__table__()
+        return score.select(score.id, score.create_uid, score.create_date,
+            score.write_uid, score.write_date, score.party, score.company,
+            score.last_purchase, score.recency, score.frequency,
+            score.monetary, score.r, score.f, score.m, score.computed_at)
 
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
@@ -72,52 +73,34 @@ class Score(ModelSQL, ModelView):
 
     @classmethod
     def compute(cls, companies=None):
-        """Replace the scores of companies (all by default) from their paid
-        orders, in one statement per company"""
+        """Replace the scores of companies (all by default) from the
+        customer summary, in one INSERT ... SELECT per company"""
         pool = Pool()
         Company = pool.get('company.company')
         if companies is None:
             companies = Company.search([])
         cursor = Transaction().connection.cursor()
-        table = cls.__table__()
-        at = now()
         for company in companies:
-            stats = cls._stats(company)
-            cursor.execute(*table.delete(where=table.company == company.id))
-            cursor.execute(*table.insert(
-                    [table.create_uid, table.create_date, table.party,
-                        table.company, table.last_purchase, table.recency,
-                        table.frequency, table.monetary, table.r, table.f,
-                        table.m, table.computed_at],
-                    stats.select(
-                        Cast(Literal(Transaction().user), 'INTEGER'),
-                        CurrentTimestamp(),
-                        stats.party, Cast(Literal(company.id), 'INTEGER'),
-                        stats.last,
-                        DatePart('day',
-                            Cast(Literal(at), 'TIMESTAMP') - stats.last),
-                        stats.frequency, stats.monetary,
-                        Ntile(5, window=Window([],
-                                order_by=[stats.last.asc])),
-                        Ntile(5, window=Window([],
-                                order_by=[stats.frequency.asc,
-                                    stats.monetary.asc])),
-                        Ntile(5, window=Window([],
-                                order_by=[stats.monetary.asc])),
-                        Cast(Literal(at), 'TIMESTAMP'))))
+            params = {'company': company.id, 'at': now(),
+                'user': Transaction().user}
+            cursor.execute('DELETE FROM ticket_crm_party_score '
+                'WHERE company = %(company)s', params)
+            cursor.execute(cls._COMPUTE, params)
         Transaction().counter += 1
 
-    @classmethod
-    def _stats(cls, company):
-        """Per buyer of company: last (purchase), frequency (paid orders)
-        and monetary (their amount), from the customer summary"""
-        Stat = Pool().get('ticket.crm.party.stat')
-        stat = Stat.__table__()
-        return stat.select(stat.party.as_('party'),
-            stat.last_purchase.as_('last'),
-            stat.orders.as_('frequency'),
-            stat.amount.as_('monetary'),
-            where=(stat.company == company.id) & (stat.orders > 0))
+    _COMPUTE = '''
+        INSERT INTO ticket_crm_party_score (create_uid, create_date, party,
+            company, last_purchase, recency, frequency, monetary, r, f, m,
+            computed_at)
+        SELECT %(user)s, CURRENT_TIMESTAMP, party, company, last_purchase,
+            date_part('day', %(at)s::TIMESTAMP - last_purchase),
+            orders, amount,
+            ntile(5) OVER (ORDER BY last_purchase),
+            ntile(5) OVER (ORDER BY orders, amount),
+            ntile(5) OVER (ORDER BY amount),
+            %(at)s
+        FROM ticket_crm_party_stat
+        WHERE company = %(company)s AND orders > 0'''
 
     @classmethod
     def compute_all(cls):

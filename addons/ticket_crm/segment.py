@@ -134,6 +134,8 @@ class Segment(DeactivableMixin, ModelSQL, ModelView):
         company = self.company.id
         conditions = []
         lines = [l for l in (self.lines or []) if l.complete]
+        for line in lines:
+            line._fill()
         if self.match != 'any':
             # The order count and amount lines of the same dates: one sum
             merged = {}
@@ -517,7 +519,7 @@ class SegmentLine(sequence_ordered(), ModelSQL, ModelView):
                 self.amount_minimum, self.amount_maximum))
 
     def _query_rfm(self, company, seen):
-        Score = Pool().get('ticket.crm.rfm')
+        Score = Pool().get('ticket.crm.party.score')
         score = Score.__table__()
         condition = score.company == company
         for name in ['r', 'f', 'm']:

@@ -20,8 +20,8 @@ table plus an indexed look-up per filter:
 ``PartyStat.refresh`` rebuilds the rows of some orders or parties in a few
 set-based statements; ticket.order calls it when an order is created,
 paid, cancelled, refunded, expired, deleted or changes buyer, order lines
-and pass admissions when they change in a paid order, and party
-replacement for both parties: counts stay exact in the transaction that
+and pass admissions when they change in a paid order, consents when they
+are recorded, and party replacement for both parties: counts stay exact in the transaction that
 changes the orders. ``PartyStat.rebuild`` recomputes everything (at
 installation and by the nightly RFM cron, as a safety net for changes made
 outside the ORM)."""
@@ -42,18 +42,14 @@ def _ids(records):
 class Purchase(ModelSQL):
     "A session bought by a customer"
     __name__ = 'ticket.crm.purchase'
-    order = fields.Many2One(
-        'ticket.order', "Order", required=True, ondelete='CASCADE')
-    party = fields.Many2One(
-        'party.party', "Customer", required=True, ondelete='CASCADE',
-        context={'company': Eval('company', -1)}, depends={'company'})
-    company = fields.Many2One(
-        'company.company', "Company", required=True, ondelete='CASCADE')
+    # Plain ids, no foreign keys: the rows are rebuilt in bulk and
+    # deleted with their order or party by PartyStat.refresh
+    order = fields.Integer("Order", required=True)
+    party = fields.Integer("Customer", required=True)
+    company = fields.Integer("Company", required=True)
     paid_at = fields.DateTime("Paid At")
-    session = fields.Many2One(
-        'ticket.session', "Session", required=True, ondelete='CASCADE')
-    tariff = fields.Many2One(
-        'ticket.tariff', "Tariff", ondelete='SET NULL')
+    session = fields.Integer("Session", required=True)
+    tariff = fields.Integer("Tariff")
 
     @classmethod
     def __setup__(cls):
@@ -74,13 +70,11 @@ class Purchase(ModelSQL):
 class Spend(ModelSQL):
     "A paid order of a customer"
     __name__ = 'ticket.crm.spend'
-    order = fields.Many2One(
-        'ticket.order', "Order", required=True, ondelete='CASCADE')
-    party = fields.Many2One(
-        'party.party', "Customer", required=True, ondelete='CASCADE',
-        context={'company': Eval('company', -1)}, depends={'company'})
-    company = fields.Many2One(
-        'company.company', "Company", required=True, ondelete='CASCADE')
+    # Plain ids, no foreign keys: the rows are rebuilt in bulk and
+    # deleted with their order or party by PartyStat.refresh
+    order = fields.Integer("Order", required=True)
+    party = fields.Integer("Customer", required=True)
+    company = fields.Integer("Company", required=True)
     paid_at = fields.DateTime("Paid At")
     amount = fields.Numeric("Amount")
 
@@ -166,6 +160,18 @@ class PartyStat(ModelSQL):
                     FROM ticket_order_line l WHERE l."order" = o.id), 0)
         FROM ticket_order o
         WHERE o.state = 'paid' AND o.party IS NOT NULL AND {where}'''
+    # The same for every order: the lines summed in one pass
+    _ALL_SPENDS = '''
+        INSERT INTO ticket_crm_spend (create_uid, create_date, "order",
+            party, company, paid_at, amount)
+        SELECT %(user)s, CURRENT_TIMESTAMP, o.id, o.party, o.company,
+            o.paid_at, COALESCE(l.amount, 0)
+        FROM ticket_order o
+        LEFT JOIN (SELECT l."order", SUM(COALESCE(l.total_amount,
+                        l.unit_price * l.quantity)) AS amount
+                FROM ticket_order_line l GROUP BY l."order") AS l
+            ON l."order" = o.id
+        WHERE o.state = 'paid' AND o.party IS NOT NULL'''
     _STATS = '''
         INSERT INTO ticket_crm_party_stat AS st (create_uid, create_date,
             party, company, orders, amount, first_purchase, last_purchase)
@@ -249,13 +255,10 @@ class PartyStat(ModelSQL):
         "Recompute every row from the orders and the consents"
         cursor = Transaction().connection.cursor()
         params = {'user': Transaction().user}
-        # Block the incremental refreshes while the tables are rebuilt
-        cursor.execute('LOCK TABLE ticket_crm_purchase, ticket_crm_spend '
-            'IN SHARE ROW EXCLUSIVE MODE')
-        for table in ['ticket_crm_purchase', 'ticket_crm_spend']:
-            cursor.execute(f'DELETE FROM {table}')
+        # Emptied at once (the segments wait for the rebuild to commit)
+        cursor.execute('TRUNCATE ticket_crm_purchase, ticket_crm_spend')
         cursor.execute(cls._PURCHASES.format(where='TRUE'), params)
-        cursor.execute(cls._SPENDS.format(where='TRUE'), params)
+        cursor.execute(cls._ALL_SPENDS, params)
         cursor.execute('ANALYZE ticket_crm_purchase, ticket_crm_spend')
         cursor.execute(cls._STATS.format(
                 where_order='TRUE', where_consent='TRUE', where_spend='TRUE'),
@@ -283,3 +286,29 @@ class PartyStat(ModelSQL):
                 'JOIN ticket_order o ON o.id = t."order" '
                 "WHERE a.id = ANY(%s) AND o.state = 'paid'", (ids,))
         return [r[0] for r in cursor]
+
+
+class PartyScore(ModelSQL):
+    "The RFM score of a customer (rfm.py)"
+    __name__ = 'ticket.crm.party.score'
+    # Plain ids, no foreign keys: Score.compute replaces a company's rows
+    # in one statement
+    party = fields.Integer("Customer", required=True)
+    company = fields.Integer("Company", required=True)
+    last_purchase = fields.DateTime("Last Purchase")
+    recency = fields.Integer("Days Since Last Purchase")
+    frequency = fields.Integer("Paid Orders")
+    monetary = fields.Numeric("Amount Spent")
+    r = fields.Integer("R")
+    f = fields.Integer("F")
+    m = fields.Integer("M")
+    computed_at = fields.DateTime("Computed At")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('company_party_unique', Unique(t, t.company, t.party),
+                'ticket_crm.msg_rfm_unique'),
+            ]
