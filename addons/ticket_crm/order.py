@@ -26,21 +26,36 @@ class Order(metaclass=PoolMeta):
     @classmethod
     def create(cls, vlist):
         orders = super().create(vlist)
-        _stat().refresh(orders=[o for o in orders if o.party])
+        # A new order is not paid: its buyer only becomes a customer
+        _stat().add_customers(
+            [(o.party.id, o.company.id) for o in orders if o.party])
         return orders
 
     @classmethod
     def write(cls, *args):
         actions = iter(args)
-        changed = []
+        changed, paid = [], []
         for records, values in zip(actions, actions):
-            if WATCHED & set(values):
-                changed.extend(records)
+            watched = WATCHED & set(values)
+            if not watched:
+                continue
+            for order in records:
+                if (watched == {'state'} and values['state'] == 'paid'
+                        and order.state != 'paid'):
+                    # The payment (Workflow transition): added to the sums
+                    paid.append(order)
+                elif (order.state == 'paid' or values.get('state') == 'paid'
+                        or {'party', 'company'} & watched):
+                    # Only paid orders have detail rows; the buyer or the
+                    # company of any order makes a customer
+                    changed.append(order)
         if changed:
-            # The buyers before the change are found from the detail rows
-            # (paid orders) or here (the others)
+            # The buyers before the change (those of unpaid orders are not
+            # in the detail rows)
             parties = [o.party for o in changed if o.party]
         super().write(*args)
+        if paid:
+            _stat().add_paid(paid)
         if changed:
             _stat().refresh(orders=changed, parties=parties)
 

@@ -52,6 +52,13 @@ class Score(ModelSQL, ModelView):
             ('r', 'DESC'), ('f', 'DESC'), ('m', 'DESC'), ('id', 'ASC')]
 
     @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # The scores were stored in their own table before the summary
+        Transaction().connection.cursor().execute(
+            'DROP TABLE IF EXISTS ticket_crm_rfm')
+
+    @classmethod
     def table_query(cls):
         "The scores stored by compute"
         Score = Pool().get('ticket.crm.party.score')

@@ -18,10 +18,11 @@ table plus an indexed look-up per filter:
   the order count and amount filters without dates, and the RFM input.
 
 ``PartyStat.refresh`` rebuilds the rows of some orders or parties in a few
-set-based statements; ticket.order calls it when an order is created,
-paid, cancelled, refunded, expired, deleted or changes buyer, order lines
-and pass admissions when they change in a paid order, consents when they
-are recorded, and party replacement for both parties: counts stay exact in the transaction that
+set-based statements. It is called when an order is paid, cancelled,
+refunded, deleted or changes buyer (a new order only adds its buyer's
+summary row, ``add_customers``), when the lines or
+pass admissions of a paid order change, when a consent is recorded and
+when two parties are merged: counts stay exact in the transaction that
 changes the orders. ``PartyStat.rebuild`` recomputes everything (at
 installation and by the nightly RFM cron, as a safety net for changes made
 outside the ORM)."""
@@ -231,7 +232,7 @@ class PartyStat(ModelSQL):
         # each statement below sees the other's orders (READ COMMITTED);
         # the locks are taken in a fixed order
         cursor.execute('SELECT pg_advisory_xact_lock(%s, p) '
-            'FROM unnest(%s::INTEGER[]) AS p ORDER BY p',
+            'FROM (SELECT p FROM unnest(%s::INTEGER[]) AS p ORDER BY p) AS s',
             (LOCK_KEY, party_ids))
         cursor.fetchall()
         params = {'user': Transaction().user, 'orders': order_ids,
@@ -249,6 +250,59 @@ class PartyStat(ModelSQL):
                 where_spend='s.party = ANY(%(parties)s)'), params)
         cursor.execute(cls._NOT_CUSTOMERS.format(
                 where='st.party = ANY(%(parties)s)'), params)
+
+    @classmethod
+    def add_paid(cls, orders):
+        """Sum up orders just paid in fewer statements than refresh (the
+        payment is on the buyers' critical path): their detail rows are
+        added and their amounts added to their buyers' summary rows"""
+        order_ids = _ids(orders)
+        if not order_ids:
+            return
+        cursor = Transaction().connection.cursor()
+        params = {'user': Transaction().user, 'orders': order_ids}
+        cursor.execute('SELECT pg_advisory_xact_lock(%(key)s, p) '
+            'FROM (SELECT DISTINCT party AS p FROM ticket_order '
+            'WHERE id = ANY(%(orders)s) AND party IS NOT NULL '
+            'ORDER BY party) AS s', dict(params, key=LOCK_KEY))
+        cursor.fetchall()
+        where = 'o.id = ANY(%(orders)s)'
+        cursor.execute(cls._PURCHASES.format(where=where), params)
+        cursor.execute(cls._SPENDS.format(where=where), params)
+        cursor.execute('''
+            INSERT INTO ticket_crm_party_stat AS st (create_uid,
+                create_date, party, company, orders, amount, first_purchase,
+                last_purchase)
+            SELECT %(user)s, CURRENT_TIMESTAMP, s.party, s.company,
+                COUNT(*), SUM(s.amount), MIN(s.paid_at), MAX(s.paid_at)
+            FROM ticket_crm_spend s WHERE s."order" = ANY(%(orders)s)
+            GROUP BY s.party, s.company
+            ON CONFLICT (company, party) DO UPDATE SET
+                orders = st.orders + EXCLUDED.orders,
+                amount = st.amount + EXCLUDED.amount,
+                first_purchase = LEAST(
+                    st.first_purchase, EXCLUDED.first_purchase),
+                last_purchase = GREATEST(
+                    st.last_purchase, EXCLUDED.last_purchase),
+                write_uid = EXCLUDED.create_uid,
+                write_date = EXCLUDED.create_date''', params)
+
+    @classmethod
+    def add_customers(cls, keys):
+        "Add the summary rows of (party, company) keys that lack one"
+        keys = sorted(set(keys))
+        if not keys:
+            return
+        cursor = Transaction().connection.cursor()
+        cursor.execute('''
+            INSERT INTO ticket_crm_party_stat AS st (create_uid, create_date,
+                party, company, orders, amount)
+            SELECT %s, CURRENT_TIMESTAMP, k.party, k.company, 0, 0
+            FROM unnest(%s::INTEGER[], %s::INTEGER[]) AS k (party, company)
+            WHERE NOT EXISTS (SELECT 1 FROM ticket_crm_party_stat s
+                WHERE s.party = k.party AND s.company = k.company)
+            ON CONFLICT (company, party) DO NOTHING''',
+            (Transaction().user, [p for p, _ in keys], [c for _, c in keys]))
 
     @classmethod
     def rebuild(cls):
