@@ -26,9 +26,11 @@ class Order(metaclass=PoolMeta):
     @classmethod
     def create(cls, vlist):
         orders = super().create(vlist)
-        # A new order is not paid: its buyer only becomes a customer
+        # A new order is usually not paid: its buyer only becomes a customer
         _stat().add_customers(
             [(o.party.id, o.company.id) for o in orders if o.party])
+        _stat().refresh(orders=[o for o in orders
+                if o.party and o.state == 'paid'])
         return orders
 
     @classmethod
