@@ -120,6 +120,7 @@ def run_parallel(args, names):
             'GUICHET_PGDATA', ROOT / 'var' / 'pgdata')).resolve()
     port = int(os.environ.get('GUICHET_PGPORT', '54330'))
     processes = []
+    (ROOT / 'var').mkdir(exist_ok=True)
     for index, share in enumerate(deal(modules(names), args.jobs)):
         env = dict(os.environ,
             GUICHET_PGDATA=f'{pgdata}-job{index}',
