@@ -46,3 +46,43 @@ def forget_records(Model, ids):
         if Model.__name__ in cache:
             for id_ in ids:
                 cache[Model.__name__].pop(id_, None)
+
+
+# How long a lock taken in place waits for another transaction (as the
+# routes' LOCK_TIMEOUT)
+LOCK_WAIT = '10s'
+
+
+def lock_now(Model, records):
+    """Lock the rows of records like Model.lock, taken in place when the
+    transaction runs at READ COMMITTED (the API's and the shop's writing
+    routes) instead of Tryton's restart of the whole transaction with the
+    lock taken first.
+
+    At READ COMMITTED every statement after the lock sees what the previous
+    holder committed; the transaction's record caches are cleared so that
+    records instantiated after the call are read again. The caller must
+    re-instantiate the records it decides on (as Payment.record does)."""
+    from psycopg import IsolationLevel
+    from trytond.transaction import Transaction
+    transaction = Transaction()
+    connection = transaction.connection
+    table = Model._table
+    new = set(transaction.create_records[Model.__name__])
+    missing = sorted({int(r) for r in records} - new
+        - transaction._locked_records[table])
+    if (missing and table not in transaction._locked_tables
+            and getattr(connection, 'isolation_level', None)
+            == IsolationLevel.READ_COMMITTED):
+        cursor = connection.cursor()
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)",
+            (LOCK_WAIT,))
+        cursor.execute(f'SELECT id FROM "{table}" WHERE id = ANY(%s) '
+            'ORDER BY id FOR UPDATE', (missing,))
+        cursor.fetchall()
+        cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+        transaction._locked_records[table].update(missing)
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            cache.clear()
+    Model.lock(records)

@@ -27,7 +27,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .common import forget_records, now
+from .common import forget_records, lock_now, now
 from .exceptions import CapacityError, OrderError
 
 METHODS = [
@@ -187,8 +187,8 @@ class Payment(Workflow, ModelSQL, ModelView):
             if existing:
                 return existing[0], False
         # The order is locked first: two payments of one order settle one
-        # after the other.
-        Order.lock([order])
+        # after the other (in place at READ COMMITTED: no restart)
+        lock_now(Order, [order])
         order = Order(order.id)
         payment_id = cls._insert(order, provider, reference, amount, method,
             date or now(), note)
