@@ -78,7 +78,9 @@ class Server(GunicornServer, ShopServer):
             env['TRYTOND_DATABASE_NAMES'] = self.database
             with open(LOGS / f'worker-{self.database}.log', 'wb') as log:
                 # its own process group: trytond-worker forks its workers
-                self.worker = subprocess.Popen([
+                # at a lower CPU priority, as tools/serve_prod.py runs it:
+                # the buyers' requests first, the e-mails in the gaps
+                self.worker = subprocess.Popen(['nice', '-n', '10',
                         str(BIN / 'trytond-worker'), '-d', self.database,
                         '-n', '1'], env=env, stdin=subprocess.DEVNULL,
                     stdout=log, stderr=subprocess.STDOUT,

@@ -71,8 +71,10 @@ def commands(database):
             os.environ.get('GUICHET_WSGI_APP', 'trytond.application:app')],
         'cron': [str(BIN / 'trytond-cron'), '-c', str(CONFIG),
             '-d', database, '-n', '1'],
-        'worker': [str(BIN / 'trytond-worker'), '-c', str(CONFIG),
-            '-d', database, '-n', '1'],
+        # queued work (e-mails with their PDF tickets) at a lower CPU
+        # priority: during an on-sale rush the buyers' requests come first
+        'worker': ['nice', '-n', '10', str(BIN / 'trytond-worker'),
+            '-c', str(CONFIG), '-d', database, '-n', '1'],
         }
 
 

@@ -143,13 +143,14 @@ class Order(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def create_from_holds(cls, holds, party=None, email=None, phone=None,
-            channel=None, payment_delay=None, lines=None):
+            channel=None, payment_delay=None, lines=None, values=None):
         """Create a reserved order that takes over the places of holds.
 
         lines are the order lines (unsaved), as the price engine makes them;
         by default one free line per hold item. The places stay held until
         the order is paid, cancelled, or expires after payment_delay (the
-        configured delay by default)."""
+        configured delay by default). values are more field values of the
+        order (e.g. a channel's own fields), saved with it."""
         pool = Pool()
         Configuration = pool.get('ticket.configuration')
         Hold = pool.get('ticket.hold')
@@ -175,6 +176,8 @@ class Order(Workflow, ModelSQL, ModelView):
             order.email = party.email
         order.lines = (
             lines if lines is not None else cls._lines_from_holds(holds))
+        for name, value in (values or {}).items():
+            setattr(order, name, value)
         order.save()
         Hold.convert(holds, order)
         return order

@@ -79,7 +79,7 @@ class Order(metaclass=PoolMeta):
 
     @classmethod
     def create_from_quote(cls, quote, holds, party=None, email=None,
-            phone=None, payment_delay=None):
+            phone=None, payment_delay=None, values=None):
         """Create a reserved order priced by quote over the places of holds
 
         The holds must hold exactly the places of the quote."""
@@ -87,7 +87,7 @@ class Order(metaclass=PoolMeta):
         order = cls.create_from_holds(
             holds, party=party, email=email, phone=phone,
             channel=quote.request.channel, payment_delay=payment_delay,
-            lines=cls.lines_from_quote(quote))
+            lines=cls.lines_from_quote(quote), values=values)
         # the taxes in one INSERT, not a second save of the whole order
         OrderTax = Pool().get('ticket.order.tax')
         OrderTax.create([{'order': order.id, 'tax': t.tax.id, 'base': t.base,

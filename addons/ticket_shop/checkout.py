@@ -313,20 +313,22 @@ def place_order(holds, data, files, language, shop_url):
     company = quote.company
     with Transaction().set_context(company=company.id):
         party = find_party(pool, buyer.name, buyer.email)
+        from guichet.ticket_event.hold import new_token
         try:
+            # the shop's fields saved with the order, not written after
             order = Order.create_from_quote(quote, holds, party=party,
-                email=buyer.email, phone=buyer.phone, payment_delay=delay)
+                email=buyer.email, phone=buyer.phone, payment_delay=delay,
+                values={
+                    'shop_token': new_token(),
+                    'shop_url': shop_url,
+                    'language': language,
+                    'payment_method': method.id if method else None,
+                    'terms_accepted_at': now() if form.terms else None,
+                    })
         except PricingError as error:
             raise pricing_error(error)
-        from guichet.ticket_event.hold import new_token
-        Order.write([order], {
-                'shop_token': new_token(),
-                'shop_url': shop_url,
-                'language': language,
-                'payment_method': method.id if method else None,
-                'terms_accepted_at': now() if form.terms else None,
-                'shop_promo_uses': order.promo_uses,
-                })
+        if order.promo_uses:
+            Order.write([order], {'shop_promo_uses': order.promo_uses})
         lines = sorted(order.lines, key=lambda l: l.id)
         attendees = {}
         for slot in form.slots:
@@ -340,9 +342,9 @@ def place_order(holds, data, files, language, shop_url):
         Consent.save([Consent(order=order, party=party, purpose=p,
                     text=p.name, given=p in given, date=now())
                 for p in form.consents])
-        order = Order(order.id)
-        if order.amount_due <= 0:
-            Order.pay([order])
+        # nothing to pay (free, or all paid by credits): the quote knows
+        if quote.to_pay <= 0:
+            Order.pay([Order(order.id)])
         elif method and not method.is_online:
             Order.queue_shop_email(order, 'reserved')
     return Order(order.id)
