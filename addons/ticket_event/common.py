@@ -48,11 +48,6 @@ def forget_records(Model, ids):
                 cache[Model.__name__].pop(id_, None)
 
 
-# How long a lock taken in place waits for another transaction (as the
-# routes' LOCK_TIMEOUT)
-LOCK_WAIT = '10s'
-
-
 def lock_now(Model, records):
     """Lock the rows of records like Model.lock, taken in place when the
     transaction runs at READ COMMITTED (the API's and the shop's writing
@@ -65,6 +60,8 @@ def lock_now(Model, records):
     re-instantiate the records it decides on (as Payment.record does)."""
     from psycopg import IsolationLevel
     from trytond.transaction import Transaction
+
+    from .routes import LOCK_TIMEOUT  # noqa: the routes' import order
     transaction = Transaction()
     connection = transaction.connection
     table = Model._table
@@ -76,7 +73,7 @@ def lock_now(Model, records):
             == IsolationLevel.READ_COMMITTED):
         cursor = connection.cursor()
         cursor.execute("SELECT set_config('lock_timeout', %s, true)",
-            (LOCK_WAIT,))
+            (f'{int(LOCK_TIMEOUT * 1000)}ms',))
         cursor.execute(f'SELECT id FROM "{table}" WHERE id = ANY(%s) '
             'ORDER BY id FOR UPDATE', (missing,))
         cursor.fetchall()

@@ -22,6 +22,7 @@ import urllib.parse
 from functools import wraps
 
 from psycopg import IsolationLevel
+from psycopg.errors import LockNotAvailable
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
@@ -179,7 +180,10 @@ def run_in_transaction(func, request, pool, kwargs, readonly, read_committed):
             error.fix(extras)
         except PoolTimeout:
             break
-        except backend.DatabaseOperationalError:
+        except backend.DatabaseOperationalError as error:
+            if isinstance(error, LockNotAvailable):
+                # waited LOCK_TIMEOUT for a lock already: busy, at once
+                break
             logger.debug("Retry %s: %i", request, count + 1)
         except UserError as error:
             raise service_error(error) from error
