@@ -18,6 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 import pgctl  # noqa: E402
 import demo_pricing  # noqa: E402
+import demo_accounting  # noqa: E402
 
 CONFIG = ROOT / 'etc' / 'trytond.conf'
 PORT = int(os.environ.get('GUICHET_PORT', '8000'))
@@ -536,6 +537,7 @@ def main():
     create_tariffs(events, products)
     demo_pricing.create_promotions(events, products)
     create_orders(args.database)
+    demo_accounting.create_accounting(args.database)
     print("Demo data loaded.")
     return 0
 
