@@ -52,3 +52,21 @@ test: build
 
 bench: build
 	$(PY) bench/holds.py
+
+# Production processes without Docker (docker/compose.yaml runs the same):
+# gunicorn with GUICHET_APP_WORKERS processes, trytond-cron, trytond-worker
+.PHONY: serve-prod stop-prod backup restore
+
+serve-prod: build pg-start
+	$(PY) tools/demo.py $(DEMO_DB)
+	$(PY) tools/serve_prod.py start $(DEMO_DB)
+
+stop-prod:
+	-$(PY) tools/serve_prod.py stop
+
+# make backup [DB=...]; make restore BACKUP=var/backups/<dir> [DB=<target>]
+backup: build pg-start
+	$(PY) tools/backup.py backup $(or $(DB),$(DEMO_DB))
+
+restore: build pg-start
+	$(PY) tools/backup.py restore $(BACKUP) $(DB)

@@ -572,6 +572,56 @@ class TransactionTestCase(ApiTestCase):
             self.server.sql('UPDATE ticket_session SET name = NULL '
                 'WHERE id = %s', (self.sessions['concert'],))
 
+    def test_locks_keep_read_committed(self):
+        "ModelSQL.lock restarts the transaction: still READ COMMITTED"
+        from trytond.transaction import Transaction
+        seen = []
+
+        def route(request, pool):
+            Session = pool.get('ticket.session')
+            Session.lock([Session(self.sessions['concert'])])
+            cursor = Transaction().connection.cursor()
+            cursor.execute('SHOW transaction_isolation')
+            seen.append(cursor.fetchone()[0])
+            cursor.execute('SELECT count(*) FROM pg_locks l '
+                'JOIN pg_class c ON c.oid = l.relation '
+                "WHERE l.pid = pg_backend_pid() AND c.relname = "
+                "'ticket_session' AND l.mode = 'RowShareLock'")
+            seen.append(cursor.fetchone()[0])
+            self.rename(pool, 'locked')
+            return 'done'
+        try:
+            self.assertEqual(self.run_route(route), 'done')
+            # first try asks for the lock, the second runs with it
+            self.assertEqual(seen[-2:], ['read committed', 1])
+            self.assertEqual(self.session_name(), 'locked')
+        finally:
+            self.server.sql('UPDATE ticket_session SET name = NULL '
+                'WHERE id = %s', (self.sessions['concert'],))
+
+    def test_locked_record_waits_then_busy(self):
+        "A record locked by another transaction: retried, then 503 busy"
+        import psycopg
+
+        from guichet.ticket_event.routes import ApiError
+        calls = []
+
+        def route(request, pool):
+            calls.append(1)
+            Session = pool.get('ticket.session')
+            Session.lock([Session(self.sessions['concert'])])
+            self.rename(pool, 'changed')
+        from tests.server import pgctl
+        with psycopg.connect(pgctl.uri(self.server.database)) as other:
+            other.execute('SELECT id FROM ticket_session WHERE id = %s '
+                'FOR UPDATE', (self.sessions['concert'],))
+            with self.assertRaises(ApiError) as context:
+                self.run_route(route)
+        self.assertEqual((context.exception.status, context.exception.code),
+            (503, 'busy'))
+        self.assertGreater(len(calls), 0)
+        self.assertIsNone(self.session_name())
+
     def test_busy_after_retries(self):
         from trytond import backend
         from trytond.config import config

@@ -19,9 +19,12 @@ sys.path.insert(0, str(ROOT / 'tools'))
 import pgctl  # noqa: E402
 import demo_pricing  # noqa: E402
 import demo_accounting  # noqa: E402
+import demo_crm  # noqa: E402
+import demo_seating  # noqa: E402
 
 CONFIG = ROOT / 'etc' / 'trytond.conf'
 PORT = int(os.environ.get('GUICHET_PORT', '8000'))
+MAIL_PORT = int(os.environ.get('GUICHET_MAIL_PORT', '8026'))
 ADMIN_PASSWORD = 'admin'
 TZ = 'Europe/Paris'
 
@@ -497,14 +500,51 @@ def _create_orders(pool, rng):
             rng.choice(['web', 'web', 'box_office']), state)
 
 
+def create_box_office(database):
+    "A box office terminal, its operator guichet/guichet, cash closed"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction, TransactionError
+    extras = {}
+    while True:
+        try:
+            _create_box_office(database, extras)
+            return
+        except TransactionError as error:
+            error.fix(extras)
+
+
+def _create_box_office(database, extras):
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    from guichet.ticket_pos.tests.box_office import (
+        create_operator, make_salable, setup_box_office)
+    with Transaction().start(database, 0, **extras) as transaction:
+        pool = Pool()
+        company, = pool.get('company.company').search([])
+        with transaction.set_context(company=company.id):
+            make_salable([t.product for t in pool.get('ticket.tariff').search(
+                        [])])
+            setup_box_office(company, name="Guichet principal")
+            operator = create_operator(company, 'guichet', name="Guichetier")
+            # The demo's password is the login, which Tryton's rules refuse
+            User = pool.get('res.user')
+            User.write([operator], {
+                    'password_hash': User.hash_password('guichet')})
+        transaction.commit()
+
+
 def banner(database):
     base = f'http://127.0.0.1:{PORT}'
     print(f"""
 Guichet demo is running.
   Back office (Tryton web client): {base}/
       database: {database}   login: admin   password: {ADMIN_PASSWORD}
+  Box office terminal:             {base}/{database}/ticket/pos/
+      login: guichet   password: guichet
   Public JSON API:                 {base}/{database}/ticket/api/v1/events
   OpenAPI document:                {base}/{database}/ticket/api/v1/openapi.json
+  Web shop:                        {base}/{database}/ticket/shop/
+  E-mails sent (SMTP catcher):     http://127.0.0.1:{MAIL_PORT}/
   PostgreSQL:                      {pgctl.uri(database)}
 Stop everything with `make stop`; start over with `make demo-reset`.""")
 
@@ -536,7 +576,12 @@ def main():
     products = create_products()
     create_tariffs(events, products)
     demo_pricing.create_promotions(events, products)
+    demo_seating.create_seating(args.database, events, products)
     create_orders(args.database)
+    from guichet.ticket_shop.demo import setup_demo
+    setup_demo(args.database)
+    demo_crm.create_crm(args.database)
+    create_box_office(args.database)
     demo_accounting.create_accounting(args.database)
     print("Demo data loaded.")
     return 0

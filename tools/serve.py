@@ -1,4 +1,5 @@
-"""Start and stop the demo servers (trytond and trytond-cron) in the
+"""Start and stop the demo servers (trytond, trytond-cron, trytond-worker
+for the queued e-mails, and the SMTP catcher that keeps them) in the
 background, with their pid files and logs under var/run and var/log.
 
 Usage: python tools/serve.py start|stop|status [DATABASE]
@@ -17,6 +18,9 @@ RUN = ROOT / 'var' / 'run'
 LOG = ROOT / 'var' / 'log'
 CONFIG = ROOT / 'etc' / 'trytond.conf'
 PORT = int(os.environ.get('GUICHET_PORT', '8000'))
+SMTP_PORT = int(os.environ.get('GUICHET_SMTP_PORT', '8025'))
+MAIL_PORT = int(os.environ.get('GUICHET_MAIL_PORT', '8026'))
+SERVERS = ['smtp-catcher', 'trytond-worker', 'trytond-cron', 'trytond']
 
 sys.path.insert(0, str(ROOT / 'tools'))
 import pgctl  # noqa: E402
@@ -26,6 +30,9 @@ def environment(database):
     env = os.environ.copy()
     env.setdefault('TRYTOND_DATABASE__URI', pgctl.uri())
     env.setdefault('TRYTOND_WEB__LISTEN', f'127.0.0.1:{PORT}')
+    # E-mails go through the queue to the local SMTP catcher
+    env.setdefault('TRYTOND_EMAIL__URI', f'smtp://127.0.0.1:{SMTP_PORT}')
+    env.setdefault('TRYTOND_QUEUE__WORKER', 'True')
     env['TRYTOND_CONFIG'] = str(CONFIG)
     return env
 
@@ -57,6 +64,13 @@ def _spawn(name, command, env):
 
 def start(database):
     env = environment(database)
+    _spawn('smtp-catcher', [sys.executable, str(ROOT / 'tools' /
+                'smtp_catcher.py'), '--smtp-port', str(SMTP_PORT),
+            '--http-port', str(MAIL_PORT)], env)
+    _spawn('trytond-worker', [
+            str(BIN / 'trytond-worker'), '-c', str(CONFIG), '-d', database,
+            '-n', '1'],
+        env)
     _spawn('trytond', [str(BIN / 'trytond'), '-c', str(CONFIG)], env)
     _spawn('trytond-cron', [
             str(BIN / 'trytond-cron'), '-c', str(CONFIG), '-d', database],
@@ -72,7 +86,7 @@ def start(database):
 
 
 def stop():
-    for name in ['trytond-cron', 'trytond']:
+    for name in SERVERS:
         pid = _pid(name)
         if pid:
             os.killpg(pid, signal.SIGTERM)
@@ -93,7 +107,7 @@ def main(argv):
     elif command == 'stop':
         stop()
     elif command == 'status':
-        for name in ['trytond', 'trytond-cron']:
+        for name in reversed(SERVERS):
             print(name, 'running' if _pid(name) else 'stopped')
     else:
         print(__doc__)

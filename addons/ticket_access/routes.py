@@ -130,6 +130,10 @@ def scan_values(item, prefix=''):
 def scan_json(outcome, rules):
     ticket = outcome.ticket
     admission = outcome.admission
+    if ticket and not any(a.event == rules.event for a in ticket.admissions):
+        # A ticket of another event: a device must not read it (its holder,
+        # number and tariff), whether scanned by code or by id.
+        ticket = admission = None
     session = None
     if admission:
         session = {'id': admission.session,

@@ -124,6 +124,12 @@ class Payment(Workflow, ModelSQL, ModelView):
                 'icon': 'tryton-undo',
                 'depends': ['state'],
                 },
+            confirm_refund={
+                'invisible': ((Eval('kind') != 'refund')
+                    | (Eval('state') != 'pending')),
+                'icon': 'tryton-ok',
+                'depends': ['kind', 'state'],
+                },
             )
 
     @classmethod
@@ -259,11 +265,13 @@ class Payment(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def refund(cls, payment, amount=None, reference=None, date=None,
-            note=None):
-        """Record that amount (all that is left by default) of payment went
+            note=None, state='succeeded'):
+        """Record that amount (all that is left by default) of payment goes
         back to the buyer; return the refund.
 
-        The payment becomes refunded once its refunds cover it."""
+        A refund is pending while someone has to send the money by hand
+        (confirm_refund); the payment becomes refunded once its succeeded
+        refunds cover it."""
         Order = Pool().get('ticket.order')
         order = payment.order
         Order.lock([order])
@@ -279,9 +287,10 @@ class Payment(Workflow, ModelSQL, ModelView):
             raise PaymentError(gettext(
                     'ticket_event.msg_payment_refund_amount',
                     amount=amount, left=left))
+        assert state in {'pending', 'succeeded'}
         refund_id = cls._insert(order, payment.provider, reference, amount,
             payment.method, date or now(), note, kind='refund',
-            refund_of=payment.id)
+            state=state, refund_of=payment.id)
         if refund_id is None:
             existing, = cls.search([
                     ('provider', '=', payment.provider),
@@ -289,15 +298,35 @@ class Payment(Workflow, ModelSQL, ModelView):
                     ], limit=1)
             return existing
         forget_records(cls, [payment.id])
-        if amount == left:
-            cls._set_refunded([cls(payment.id)])
+        cls._update_refunded([cls(payment.id)])
         return cls(refund_id)
 
     @property
     def refundable_amount(self):
         "What is left to refund of a payment"
-        return self.amount - sum(
-            (r.amount for r in self.refunds if r.state == 'succeeded'), ZERO)
+        return self.amount - sum((r.amount for r in self.refunds
+                if r.state in {'pending', 'succeeded'}), ZERO)
+
+    @classmethod
+    def _update_refunded(cls, payments):
+        "Mark refunded the payments that their succeeded refunds cover"
+        cls._set_refunded([p for p in payments
+                if p.state in {'succeeded', 'refund_due'}
+                and sum((r.amount for r in p.refunds
+                        if r.state == 'succeeded'), ZERO) >= p.amount])
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('succeeded')
+    def confirm_refund(cls, refunds):
+        "Confirm that the money of pending refunds was sent back"
+        for refund in refunds:
+            if refund.kind != 'refund':
+                raise PaymentError(gettext(
+                        'ticket_event.msg_payment_not_refund',
+                        payment=refund.rec_name or refund.id))
+        forget_records(cls, [r.id for r in refunds])
+        cls._update_refunded(list({r.refund_of for r in refunds}))
 
     @classmethod
     @Workflow.transition('refunded')
@@ -309,7 +338,7 @@ class Payment(Workflow, ModelSQL, ModelView):
     def mark_refunded(cls, payments):
         "Record that the payments to refund were given back by hand"
         for payment in payments:
-            if payment.state == 'refund_due':
+            if payment.state == 'refund_due' and payment.refundable_amount:
                 cls.refund(payment, note=gettext(
                         'ticket_event.msg_payment_refunded_by_hand'))
 

@@ -139,25 +139,33 @@ def run_in_transaction(func, request, pool, kwargs, readonly, read_committed):
 
     With read_committed the transaction runs at READ COMMITTED: the capacity
     service's conditional updates are correct there, and contending writers
-    wait for each other instead of failing to serialize. Any error rolls
-    the transaction back before it leaves."""
+    wait for each other instead of failing to serialize. The record and
+    table locks that Tryton asks for by restarting the transaction
+    (ModelSQL.lock) are taken here once the isolation level is set: taken by
+    Transaction.start they would begin the transaction at REPEATABLE READ.
+    Any error rolls the transaction back before it leaves."""
     from trytond.worker import run_task
     retry = config.getint('database', 'retry')
     extras = {}
     for count in range(retry + 1):
         if count:
             time.sleep(0.01 * count * (1 + random.random()))
+        locks = {}
+        if read_committed:
+            locks = {k: extras[k] for k in LOCK_EXTRAS if k in extras}
         try:
             with Transaction().start(
                     pool.database_name, 0, readonly=readonly,
                     context={'_request': request.context},
-                    **extras) as transaction:
+                    **{k: v for k, v in extras.items()
+                        if k not in locks}) as transaction:
                 connection = transaction.connection
                 if (read_committed and connection.info.transaction_status
                         == TransactionStatus.IDLE):
                     connection.isolation_level = (
                         IsolationLevel.READ_COMMITTED)
                 try:
+                    take_locks(transaction, locks)
                     result = func(request, pool, **kwargs)
                     if not readonly:
                         transaction.commit()
@@ -178,6 +186,20 @@ def run_in_transaction(func, request, pool, kwargs, readonly, read_committed):
                 run_task(pool, transaction.tasks.pop())
             return result
     raise busy()
+
+
+LOCK_EXTRAS = ('_lock_tables', '_lock_records')
+
+
+def take_locks(transaction, locks):
+    "Take the locks Transaction.start would have taken (NOWAIT)"
+    database, connection = transaction.database, transaction.connection
+    for table in locks.get('_lock_tables', []):
+        database.lock(connection, table)
+        transaction._locked_tables.add(table)
+    for table, ids in locks.get('_lock_records', {}).items():
+        database.lock_records(connection, table, ids)
+        transaction._locked_records[table].update(ids)
 
 
 def busy():

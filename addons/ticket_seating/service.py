@@ -43,16 +43,18 @@ def is_quantity(value, minimum=1):
 
 class Availability:
     """The seats of a session that a channel may take: the row strings with
-    the seats of its contingents FREE (or only those of one contingent)"""
+    the seats of its contingents FREE (or only those of one contingent).
+    read=False leaves the strings unread (states None) for who only claims
+    seats given."""
 
-    def __init__(self, session, channel, contingent=None):
-        pool = Pool()
-        Contingent = pool.get('ticket.seat.contingent')
-        Booking = pool.get('ticket.seat.booking')
+    def __init__(self, session, channel, contingent=None, read=True):
+        Contingent = Pool().get('ticket.seat.contingent')
         self.session = session
         self.map = session.seat_map
-        self.layout = layout = self.map.get_layout()
-        states = Inventory.states(session, layout)
+        self.layout = self.map.get_layout()
+        self.only = contingent
+        self.states = None
+        self.taken = []
         if contingent is not None:
             if (contingent.state != 'active' or contingent.channel != channel
                     or session not in contingent.sessions):
@@ -60,26 +62,37 @@ class Availability:
                         'ticket_seating.msg_contingent_not_for_sale',
                         contingent=contingent.rec_name), 'seat_invalid')
             self.allowed = [contingent.id]
-            states = [s.replace(FREE, HELD) if s else s for s in states]
         else:
             self.allowed = [c.id for c in Contingent.search([
                         ('sessions', '=', session.id),
                         ('state', '=', 'active'),
                         ('channel', '=', channel),
                         ])]
+        if read:
+            self.read()
+
+    def read(self):
+        "Read the row strings of the session (one query)"
+        Booking = Pool().get('ticket.seat.booking')
+        states = Inventory.states(self.session, self.layout)
+        if self.only is not None:
+            states = [s.replace(FREE, HELD) if s else s for s in states]
         if self.allowed:
             bookings = Booking.search([
-                    ('session', '=', session.id),
+                    ('session', '=', self.session.id),
                     ('state', '=', 'contingent'),
                     ('contingent', 'in', self.allowed),
                     ])
-            states = patch(layout, states, [b.seat.id for b in bookings],
+            states = patch(self.layout, states, [b.seat.id for b in bookings],
                 FREE)
-        self.states = states
+        self.states = patch(self.layout, states, self.taken, HELD)
+        return self.states
 
     def take(self, seats):
-        "Mark seats taken in the strings (for the next choice)"
-        self.states = patch(self.layout, self.states, seats, HELD)
+        "Mark seats taken (for the next choice)"
+        self.taken.extend(seats)
+        if self.states is not None:
+            self.states = patch(self.layout, self.states, seats, HELD)
 
 
 def patch(layout, states, seats, char):
@@ -420,21 +433,25 @@ class Plan:
         self.sessions = {}
         self.availability = {}
 
-    def _availability(self, session):
-        if session.id not in self.availability:
+    def _availability(self, session, read=True):
+        "The Availability of session, its strings read if read"
+        availability = self.availability.get(session.id)
+        if availability is None:
             contingent = Transaction().context.get('seat_contingent')
             Contingent = Pool().get('ticket.seat.contingent')
-            self.availability[session.id] = Availability(session,
-                self.channel,
-                Contingent(contingent) if contingent else None)
-        return self.availability[session.id]
+            availability = self.availability[session.id] = Availability(
+                session, self.channel,
+                Contingent(contingent) if contingent else None, read=False)
+        if read and availability.states is None:
+            availability.read()
+        return availability
 
     def check(self, index, item, seats, places):
         "Check the seats given for an item (the claim checks they are free)"
         Tariff = Pool().get('ticket.tariff')
         Seat = Pool().get('ticket.seat')
         session = item['session']
-        availability = self._availability(session)
+        availability = self._availability(session, read=False)
         layout = availability.layout
         ids = [int(s) for s in seats]
         if len(ids) != places or len(set(ids)) != len(ids):

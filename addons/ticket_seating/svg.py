@@ -41,14 +41,18 @@ def labels(layout):
     cursor = Transaction().connection.cursor()
     result = {}
     if ids:
-        map_id = None
+        # the seats alone, then the names of their rows: no join over the
+        # seats for the planner to get wrong on a map just imported
         cursor.execute(*seat.select(seat.map, where=seat.id == ids[0]))
         map_id = cursor.fetchone()[0]
-        cursor.execute(*seat.join(row, condition=seat.row == row.id
-                ).join(section, condition=row.section == section.id
-                ).select(seat.id, section.name, row.name, seat.label,
+        cursor.execute(*row.join(section, condition=row.section == section.id
+                ).select(row.id, section.name, row.name,
+                where=section.map == map_id))
+        names = {r: (sec, name) for r, sec, name in cursor}
+        cursor.execute(*seat.select(seat.id, seat.row, seat.label,
                 where=seat.map == map_id))
-        result = {s: (sec, r, label) for s, sec, r, label in cursor}
+        result = {s: (*names.get(r, ('', '')), label)
+            for s, r, label in cursor}
     layout.labels = result
     return result
 

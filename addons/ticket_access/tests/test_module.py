@@ -4,6 +4,7 @@ from trytond.modules.company.tests import CompanyTestMixin
 from trytond.tests.test_tryton import (
     ModuleTestCase, activate_module, drop_db)
 
+from guichet.ticket_event.tests.translations import TranslationTestMixin
 from guichet.ticket_event.tests.views import ListViewTestMixin
 
 from .offline import OfflineTestMixin
@@ -13,7 +14,7 @@ from .passes import PassTestMixin
 
 class TicketAccessTestCase(
         PassTestMixin, ScanTestMixin, OfflineTestMixin, CompanyTestMixin,
-        ListViewTestMixin, ModuleTestCase):
+        ListViewTestMixin, TranslationTestMixin, ModuleTestCase):
     "Test the ticket_access module with the pricing module"
     module = 'ticket_access'
     extras = ['ticket_pricing']

@@ -279,6 +279,35 @@ class PaymentTestMixin:
                 Payment.refund(payment, Decimal('1'))
 
     @with_transaction()
+    def test_payment_refund_pending(self):
+        "A pending refund is set aside until someone confirms it was sent"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (5,))
+            order = priced_order(session, 2)
+            payment, _ = Payment.record(
+                order, 'manual', 'P-1', Decimal('20'))
+
+            refund = Payment.refund(
+                payment, Decimal('12'), reference='P-1-r', state='pending')
+            self.assertEqual(refund.state, 'pending')
+            payment = Payment(payment.id)
+            self.assertEqual(payment.state, 'succeeded')
+            self.assertEqual(payment.refundable_amount, Decimal('8.00'))
+            with self.assertRaises(PaymentError):
+                Payment.refund(payment, Decimal('8.01'))
+
+            Payment.confirm_refund([refund])
+            self.assertEqual(Payment(refund.id).state, 'succeeded')
+            self.assertEqual(Payment(payment.id).state, 'succeeded')
+            self.assertEqual(Order(order.id).amount_paid, Decimal('8.00'))
+            Payment.refund(Payment(payment.id), reference='P-1-s')
+            self.assertEqual(Payment(payment.id).state, 'refunded')
+
+    @with_transaction()
     def test_payment_record_wizard(self):
         "The organizer records a transfer: the order is paid"
         pool = Pool()

@@ -1,0 +1,584 @@
+"""The box office service: the one place where the terminal sells, refunds,
+exchanges and counts.
+
+Every operation goes through the services of the other modules: the price
+engine quotes on the box office channel, the core hold service holds the
+places (and the seats of a seated session through ticket_seating), the
+order is created from the quote and paid through ``Payment.record`` with
+provider ``pos`` and, as reference, the sale_point payment that took the
+money. The money itself is a ``sale.point.sale`` of the terminal's point,
+with a line per tariff product and its payments, so that sale_point books
+it in the cash session and posts it to accounting when the session closes.
+Each operation is recorded with its operator (``ticket.pos.operation``).
+"""
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_DOWN, Decimal
+
+from trytond.i18n import gettext
+from trytond.model import Model
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+from guichet.ticket_event.common import now
+from guichet.ticket_pricing.engine import LineRequest, QuoteRequest
+
+from .exceptions import PosError
+
+ZERO = Decimal(0)
+CHANNEL = 'box_office'
+# The order of a counter sale is paid at once; this only bounds a failure.
+PAYMENT_DELAY = dt.timedelta(minutes=15)
+MAX_NAME = 200
+
+
+def error(message_id, code='invalid', **kwargs):
+    return PosError(gettext(f'ticket_pos.{message_id}', **kwargs), code)
+
+
+def _reference(record):
+    return f'{record.__name__},{record.id}'
+
+
+class Service(Model):
+    "Box Office Service"
+    __name__ = 'ticket.pos.service'
+
+    # Points and cash sessions
+
+    @classmethod
+    def check_point(cls, point):
+        "Raise PosError unless point is a box office terminal"
+        if not point.ticket_box_office:
+            raise error('msg_point_not_box_office', 'not_found',
+                point=point.rec_name)
+
+    @classmethod
+    def cash_session(cls, point):
+        "The open cash session of point, or PosError"
+        session = point.current_cash_session()
+        if session is None:
+            raise error('msg_cash_session_closed', 'session_closed',
+                point=point.rec_name)
+        return session
+
+    @classmethod
+    def cash_method(cls, point):
+        Method = Pool().get('sale.point.payment.method')
+        methods = Method.search([
+                ('company', '=', point.company.id),
+                ('cash', '=', True),
+                ], limit=1)
+        if not methods:
+            raise error('msg_no_cash_method', 'not_configured')
+        return methods[0]
+
+    @classmethod
+    def methods(cls, point):
+        "The payment methods the terminal offers, cash first"
+        Method = Pool().get('sale.point.payment.method')
+        methods = Method.search([('company', '=', point.company.id)])
+        credit = point.ticket_credit_method
+        return sorted([m for m in methods if m != credit],
+            key=lambda m: (not m.cash, m.name))
+
+    @classmethod
+    def open_session(cls, point, counted):
+        """Open the cash session of point with the float counted in the
+        drawer; a float that differs from the last closing is brought by a
+        cash transfer"""
+        pool = Pool()
+        Session = pool.get('sale.point.cash.session')
+        Transfer = pool.get('sale.point.cash.transfer')
+        cls.check_point(point)
+        counted = cls._amount(point, counted, allow_zero=True)
+        if point.current_cash_session():
+            raise error('msg_cash_session_open', 'session_open',
+                point=point.rec_name)
+        session = Session.get_current(point)
+        difference = counted - session.start_amount
+        if difference:
+            if not point.ticket_float_type:
+                raise error('msg_no_float_type', 'not_configured',
+                    point=point.rec_name)
+            Transfer.create([{
+                        'point': point.id,
+                        'session': session.id,
+                        'type': point.ticket_float_type.id,
+                        'amount': difference,
+                        }])
+        Session.write([session], {
+                'ticket_opened_by': Transaction().user or None,
+                'ticket_opened_at': now(),
+                'ticket_float': counted,
+                })
+        return Session(session.id)
+
+    @classmethod
+    def expected_amounts(cls, session):
+        """What each payment method should hold at the end of session:
+        the drawer's cash, and what the operations took by the others"""
+        pool = Pool()
+        Payment = pool.get('sale.point.payment')
+        Session = pool.get('sale.point.cash.session')
+        session = Session(session.id)
+        point = session.point
+        expected = defaultdict(lambda: ZERO)
+        expected[cls.cash_method(point)] = (
+            session.start_amount + session.balance)
+        sales = [o.sale.id for o in session.ticket_operations if o.sale]
+        for payment in Payment.search([('sale', 'in', sales)]):
+            if not payment.method.cash:
+                expected[payment.method] += payment.amount
+        for method in cls.methods(point):
+            expected[method] += ZERO
+        return dict(expected)
+
+    @classmethod
+    def close_session(cls, point, counts):
+        """Close the cash session of point with the amounts counted per
+        payment method ({method: amount}); return the session.
+
+        A cash difference is booked by a cash transfer so that sale_point
+        closes the session; the sales of the session and its transfers are
+        then posted."""
+        pool = Pool()
+        Session = pool.get('sale.point.cash.session')
+        Transfer = pool.get('sale.point.cash.transfer')
+        Count = pool.get('ticket.pos.count')
+        Sale = pool.get('sale.point.sale')
+        session = cls.cash_session(point)
+        Session.lock([session])
+        counts = {m: cls._amount(point, a, allow_zero=True)
+            for m, a in counts.items()}
+        cash = cls.cash_method(point)
+        if cash not in counts:
+            raise error('msg_count_cash', 'invalid')
+        expected = cls.expected_amounts(session)
+        unknown = [m for m in counts if m not in expected]
+        if unknown:
+            raise error('msg_count_method', 'invalid',
+                method=unknown[0].rec_name)
+        rows = []
+        for method, amount in expected.items():
+            counted = counts.get(method)
+            if counted is None:
+                counted = (amount if method == point.ticket_credit_method
+                    else ZERO)
+            rows.append({
+                    'session': session.id,
+                    'method': method.id,
+                    'expected': amount,
+                    'counted': counted,
+                    })
+        Count.create(rows)
+        difference = counts[cash] - expected[cash]
+        if difference:
+            if not point.ticket_difference_type:
+                raise error('msg_no_difference_type', 'not_configured',
+                    point=point.rec_name)
+            Transfer.create([{
+                        'point': point.id,
+                        'session': session.id,
+                        'type': point.ticket_difference_type.id,
+                        'amount': difference,
+                        }])
+        Session.write([session], {
+                'end_amount': counts[cash],
+                'ticket_closed_by': Transaction().user or None,
+                'ticket_closed_at': now(),
+                })
+        session = Session(session.id)
+        Session.close([session])
+        sales = [o.sale for o in session.ticket_operations
+            if o.sale and o.sale.state == 'done']
+        Sale.post(sales)
+        Session.post([session])
+        return Session(session.id)
+
+    # Money
+
+    @classmethod
+    def _amount(cls, point, value, allow_zero=False):
+        currency = point.company.currency
+        if (not isinstance(value, (Decimal, int)) or isinstance(value, bool)
+                or not Decimal(value).is_finite()):
+            raise error('msg_amount_invalid')
+        value = Decimal(value)
+        if currency.round(value) != value or value < 0 or (
+                not allow_zero and not value) or value >= 10 ** 9:
+            raise error('msg_amount_invalid')
+        return value
+
+    @classmethod
+    def settle_payments(cls, point, due, payments):
+        """Return the (method, amount kept) of payments for due and the
+        change, given back from the cash tendered beyond due"""
+        payments = [(m, cls._amount(point, a)) for m, a in payments]
+        credit = point.ticket_credit_method
+        for method, _ in payments:
+            if method.company != point.company or method == credit:
+                raise error('msg_method_invalid', method=method.rec_name)
+        total = sum((a for _, a in payments), ZERO)
+        if due <= 0:
+            if payments:
+                raise error('msg_nothing_to_pay', 'payment_invalid')
+            return [], ZERO
+        if total < due:
+            raise error('msg_payment_short', 'payment_short',
+                missing=due - total)
+        change = total - due
+        if change > sum((a for m, a in payments if m.cash), ZERO):
+            raise error('msg_change_not_cash', 'payment_invalid')
+        kept, left = [], change
+        for method, amount in payments:
+            if method.cash and left:
+                taken = min(left, amount)
+                amount -= taken
+                left -= taken
+            if amount:
+                kept.append((method, amount))
+        return kept, change
+
+    @classmethod
+    def sale_lines(cls, point, rows, sign=1):
+        """sale_point lines for rows of (product, quantity, total, untaxed):
+        unit prices exact to the cent, a last line of one unit taking the
+        remainder when the total does not divide"""
+        Line = Pool().get('sale.point.sale.line')
+        cent = Decimal('0.01')
+        lines = []
+        for product, quantity, total, untaxed in rows:
+            if not quantity or total is None:
+                continue
+            if product is None:
+                raise error('msg_line_without_product')
+            gross = (total / quantity).quantize(cent, ROUND_DOWN)
+            net = (untaxed / quantity).quantize(cent, ROUND_DOWN)
+            if gross * quantity == total and net * quantity == untaxed:
+                parts = [(quantity, net, gross)]
+            else:
+                parts = [(quantity - 1, net, gross),
+                    (1, untaxed - net * (quantity - 1),
+                        total - gross * (quantity - 1))]
+            for count, unit_net, unit_gross in parts:
+                if count:
+                    lines.append(Line(product=product,
+                            quantity=float(sign * count),
+                            unit_list_price=unit_net,
+                            unit_gross_price=unit_gross))
+        return lines
+
+    @classmethod
+    def create_sale(cls, point, lines, payments):
+        """A done sale_point sale of lines paid by payments, (method,
+        amount) with a negative amount for cash given back"""
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Payment = pool.get('sale.point.payment')
+        sale = Sale(company=point.company, point=point)
+        sale.lines = lines
+        sale.save()
+        Payment.create([{
+                    'sale': sale.id,
+                    'method': method.id,
+                    'amount': amount,
+                    } for method, amount in payments if amount])
+        sale = Sale(sale.id)
+        Sale.process([sale])
+        sale = Sale(sale.id)
+        if sale.state != 'done':
+            raise error('msg_sale_not_balanced', 'payment_invalid',
+                amount=sale.amount_to_pay)
+        return sale
+
+    @classmethod
+    def pay_order(cls, order, sale):
+        """Record the positive payments of sale for order through the
+        core payment service; the order is paid once they cover it"""
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        credit = sale.point.ticket_credit_method
+        for payment in sale.payments:
+            if payment.amount > 0 and payment.method != credit:
+                Payment.record(order, 'pos', _reference(payment),
+                    payment.amount, method=payment.method.ticket_method)
+        cls.pay_covered(Order(order.id))
+
+    @classmethod
+    def pay_covered(cls, order):
+        "Pay order when its payments and credits cover its total"
+        Order = Pool().get('ticket.order')
+        if order.state == 'reserved' and (
+                order.amount_paid + getattr(order, 'credit_amount', ZERO)
+                >= order.total):
+            Order.pay([order])
+
+    @classmethod
+    def record(cls, point, kind, order, **values):
+        Operation = Pool().get('ticket.pos.operation')
+        operation, = Operation.create([dict(
+                    kind=kind, date=now(), point=point.id,
+                    company=point.company.id,
+                    operator=Transaction().user,
+                    cash_session=cls.cash_session(point).id,
+                    order=order.id, **values)])
+        return operation
+
+    # Sale
+
+    @classmethod
+    def quote(cls, point, lines, promo_code=None, credit_codes=(),
+            email=None):
+        """Price lines of (tariff, session, quantity) on the box office
+        channel"""
+        PriceEngine = Pool().get('ticket.price_engine')
+        for tariff, session, _ in lines:
+            if tariff.event.company != point.company:
+                raise error('msg_tariff_other_company', 'not_found',
+                    tariff=tariff.rec_name)
+        return PriceEngine.quote(QuoteRequest(
+                lines=[LineRequest(tariff=t, session=s, quantity=q)
+                    for t, s, q in lines],
+                channel=CHANNEL, promo_code=promo_code,
+                credit_codes=tuple(credit_codes), email=email))
+
+    @classmethod
+    def hold(cls, quote, seats=None):
+        """Hold the places of quote: the seats picked ({session id: [seat
+        ids]}) or, for a seated session, the best available ones"""
+        Hold = Pool().get('ticket.hold')
+        items = quote.hold_items()
+        for session_id, ids in (seats or {}).items():
+            session_items = [i for i in items
+                if i['session'].id == session_id]
+            places = sum(i['quantity'] * i['places_per_unit']
+                for i in session_items)
+            if (not session_items or places != len(ids)
+                    or not getattr(session_items[0]['session'], 'seat_map',
+                        None)):
+                raise error('msg_seats_count', 'seat_invalid',
+                    places=places, seats=len(ids))
+            start = 0
+            for item in session_items:
+                count = item['quantity'] * item['places_per_unit']
+                item['seats'] = list(ids[start:start + count])
+                start += count
+        return Hold.reserve(items, channel=CHANNEL, company=quote.company)
+
+    @classmethod
+    def find_party(cls, name=None, email=None, phone=None):
+        "The buyer: the party of the e-mail or phone, created if needed"
+        Party = Pool().get('party.party')
+        for kind, value in [('email', email), ('phone', phone)]:
+            if value:
+                parties = Party.search([
+                        ('contact_mechanisms', 'where', [
+                                ('type', 'in', [kind, 'mobile']
+                                    if kind == 'phone' else [kind]),
+                                ('value', '=', value),
+                                ]),
+                        ], order=[('id', 'ASC')], limit=1)
+                if parties:
+                    return parties[0]
+        if not name:
+            return None
+        mechanisms = [{'type': t, 'value': v}
+            for t, v in [('email', email), ('phone', phone)] if v]
+        party = Party(name=name, contact_mechanisms=mechanisms)
+        party.save()
+        return party
+
+    @classmethod
+    def sell(cls, point, lines, payments, party=None, email=None,
+            phone=None, promo_code=None, credit_codes=(), seats=None):
+        """Sell lines of (tariff, session, quantity) paid by payments of
+        (method, amount); return the operation.
+
+        Raises PosError, PricingError or a hold error (the transaction
+        must then be rolled back)."""
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        cls.check_point(point)
+        cls.cash_session(point)
+        if not lines:
+            raise error('msg_sale_empty')
+        if party and not email:
+            email = party.email
+        quote = cls.quote(point, lines, promo_code=promo_code,
+            credit_codes=credit_codes, email=email)
+        kept, change = cls.settle_payments(point, quote.to_pay, payments)
+        if quote.credits:
+            if not point.ticket_credit_method:
+                raise error('msg_no_credit_method', 'not_configured',
+                    point=point.rec_name)
+            kept.append((point.ticket_credit_method, quote.credit_amount))
+        hold = cls.hold(quote, seats)
+        order = Order.create_from_quote(quote, [hold], party=party,
+            email=email, phone=phone, payment_delay=PAYMENT_DELAY)
+        sale = cls.create_sale(point, cls.sale_lines(point, [
+                    (l.product, l.quantity, l.total, l.untaxed)
+                    for l in quote.lines]), kept)
+        cls.pay_order(order, sale)
+        return cls.record(point, 'sale', Order(order.id), sale=sale.id,
+            amount=quote.to_pay, change=change)
+
+    # After-sale
+
+    @classmethod
+    def find_orders(cls, point, text, limit=20):
+        "The orders whose number, buyer, e-mail or ticket number match text"
+        Order = Pool().get('ticket.order')
+        text = (text or '').strip()
+        if not 2 <= len(text) <= 100:
+            raise error('msg_search_text')
+        exact = Order.search([
+                ('company', '=', point.company.id),
+                ['OR', ('number', '=', text),
+                    ('tickets.number', '=', text)],
+                ], limit=limit)
+        if exact:
+            return exact
+        return Order.search([
+                ('company', '=', point.company.id),
+                ('rec_name', 'ilike', f'%{text}%'),
+                ], limit=limit)
+
+    @classmethod
+    def _paid_order(cls, point, order):
+        Order = Pool().get('ticket.order')
+        if order.company != point.company:
+            raise error('msg_order_other_company', 'not_found')
+        Order.lock([order])
+        order = Order(order.id)
+        if order.state != 'paid':
+            raise error('msg_order_not_paid', 'order_state',
+                order=order.rec_name)
+        return order
+
+    @classmethod
+    def rows_of_order(cls, order):
+        return [(l.product, l.quantity, l.amount, l.untaxed_amount
+                if l.untaxed_amount is not None else l.amount)
+            for l in order.lines]
+
+    @classmethod
+    def refund_payments(cls, order, amount, prefix):
+        "Record the refund of amount of the money payments of order"
+        Payment = Pool().get('ticket.order.payment')
+        left = amount
+        for payment in sorted(order.payments, key=lambda p: p.id):
+            if left <= 0:
+                break
+            if payment.state != 'succeeded':
+                continue
+            taken = min(payment.refundable_amount, left)
+            if taken > 0:
+                Payment.refund(payment, taken,
+                    reference=f'{prefix}:{payment.id}')
+                left -= taken
+
+    @classmethod
+    def refund(cls, point, order, mode='cash'):
+        """Cancel a paid order at the counter and give its money back in
+        cash, or as a credit; return the operation"""
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        cls.check_point(point)
+        cls.cash_session(point)
+        order = cls._paid_order(point, order)
+        if mode == 'credit':
+            credit, = Order.refund_as_credit([order])
+            order = Order(order.id)
+            return cls.record(point, 'refund_credit', order,
+                amount=-credit.amount, credit=credit.id)
+        if mode != 'cash':
+            raise error('msg_refund_mode')
+        if order.credit_paid:
+            raise error('msg_refund_credit_only', 'order_state',
+                order=order.rec_name)
+        total = order.total
+        lines = cls.sale_lines(point, cls.rows_of_order(order), sign=-1)
+        sale = cls.create_sale(point, lines,
+            [(cls.cash_method(point), -total)])
+        Order.cancel([order])
+        cash_back, = [p for p in sale.payments if p.amount < 0] or [None]
+        cls.refund_payments(Order(order.id), total,
+            _reference(cash_back) if cash_back else _reference(sale))
+        return cls.record(point, 'refund', Order(order.id), sale=sale.id,
+            amount=-total)
+
+    @classmethod
+    def exchange(cls, point, order, session, payments, seats=None):
+        """Exchange the tickets of a paid order for the same tariffs in
+        another session of the same event; the difference is charged by
+        payments or given back in cash. Return the operation."""
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Payment = pool.get('ticket.order.payment')
+        cls.check_point(point)
+        cls.cash_session(point)
+        order = cls._paid_order(point, order)
+        tickets = [l for l in order.lines if l.kind == 'ticket']
+        if (not tickets or any(not l.tariff or not l.session
+                    or getattr(l.tariff, 'pass_kind', None)
+                    for l in tickets)
+                or any(l.kind == 'product' for l in order.lines)
+                or order.credit_paid):
+            raise error('msg_exchange_not_possible', 'order_state',
+                order=order.rec_name)
+        if (session.event != tickets[0].session.event
+                or session in {l.session for l in tickets}):
+            raise error('msg_exchange_session', 'invalid',
+                session=session.rec_name)
+        quote = cls.quote(point, [(l.tariff, session, l.quantity)
+                for l in tickets], email=order.email)
+        difference = quote.to_pay - order.total
+        if difference > 0:
+            kept, change = cls.settle_payments(point, difference, payments)
+        else:
+            if payments:
+                raise error('msg_nothing_to_pay', 'payment_invalid')
+            kept, change = [], ZERO
+            if difference < 0:
+                kept = [(cls.cash_method(point), difference)]
+        hold = cls.hold(quote, seats)
+        new = Order.create_from_quote(quote, [hold], party=order.party,
+            email=order.email, phone=order.phone,
+            payment_delay=PAYMENT_DELAY)
+        lines = (cls.sale_lines(point, cls.rows_of_order(order), sign=-1)
+            + cls.sale_lines(point, [
+                    (l.product, l.quantity, l.total, l.untaxed)
+                    for l in quote.lines]))
+        sale = cls.create_sale(point, lines, kept)
+        Order.cancel([order])
+        cls.refund_payments(Order(order.id), order.total,
+            f'exchange:{new.id}')
+        carried = min(order.total, quote.to_pay)
+        if carried > 0:
+            Payment.record(new, 'pos', f'exchange:{order.id}:{new.id}',
+                carried, method='other')
+        cls.pay_order(Order(new.id), sale)
+        return cls.record(point, 'exchange', Order(order.id),
+            new_order=new.id, sale=sale.id, amount=difference,
+            change=change)
+
+    @classmethod
+    def change_holder(cls, point, ticket, name):
+        "Print another name on a ticket; return the operation"
+        Ticket = Pool().get('ticket.ticket')
+        cls.check_point(point)
+        cls.cash_session(point)
+        name = (name or '').strip() if isinstance(name, str) else None
+        if not name or len(name) > MAX_NAME:
+            raise error('msg_holder_name', maximum=MAX_NAME)
+        if ticket.company != point.company:
+            raise error('msg_order_other_company', 'not_found')
+        if ticket.state == 'cancelled':
+            raise error('msg_ticket_cancelled', 'order_state',
+                ticket=ticket.number)
+        previous = ticket.holder_name or ''
+        Ticket.write([ticket], {'holder_name': name})
+        return cls.record(point, 'holder', ticket.order,
+            note=f'{ticket.number}: {previous} → {name}'[:200])

@@ -1,0 +1,3 @@
+# The shop's pages register themselves on trytond's WSGI application on
+# import.
+from . import routes  # noqa: F401

@@ -1,0 +1,466 @@
+"Tests of the shop's services: checkout, questions, refunds, late payments."
+import datetime as dt
+from decimal import Decimal
+
+from trytond.config import config
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
+
+from guichet.ticket_event.common import now
+from guichet.ticket_event.tests.helpers import counts, create_event, pdf_text
+from guichet.ticket_pricing.tests.helpers import (
+    create_accounts, create_product, create_tariff, create_tax)
+
+from ..checkout import CheckoutErrors, add_to_cart, place_order
+from ..demo import setup_event, setup_organizer
+from ..exceptions import AnswerError, ShopError
+from ..mail import calendar, order_message
+
+
+class Files(dict):
+    "The uploaded files of a form: none"
+
+
+def catalogue(company, capacity=10, days=40):
+    """An event in days with one session of capacity, tariffs Adult 20.00
+    and Child 10.00 (5.5 % VAT), the organizer's profile and methods"""
+    accounts = create_accounts(company)
+    vat = create_tax(company, '0.055', accounts)
+    product = create_product(company, "Show", [vat], accounts)
+    start = (now() + dt.timedelta(days=days)).replace(microsecond=0)
+    event, (session,) = create_event(company, (capacity,), start=start)
+    adult = create_tariff(event, "Adult", '20.00', product)
+    child = create_tariff(event, "Child", '10.00', product)
+    setup_organizer(company)
+    return event, session, adult, child
+
+
+def buyer(**values):
+    data = {'name': "Léa Petit", 'email': 'lea@example.org',
+        'terms': 'yes'}
+    data.update(values)
+    return data
+
+
+def card():
+    Method = Pool().get('ticket.shop.payment.method')
+    method, = Method.search([('provider', '=', 'test')])
+    return str(method.id)
+
+
+class ShopTestMixin:
+    "The shop's services"
+
+    @with_transaction()
+    def test_checkout_places_order(self):
+        "A checkout turns the cart's holds into an order with its answers"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Hold = pool.get('ticket.hold')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child = catalogue(company)
+            diet, = setup_event(event, holder_names='optional', questions=[{
+                        'name': ("Diet", "Régime"), 'type': 'text',
+                        'scope': 'attendee', 'print_on_ticket': True}])
+            hold = add_to_cart(session, [(adult, 2, None), (child, 1, None)])
+            self.assertEqual(counts(session.pool), [(3, 0)])
+
+            order = place_order([hold], buyer(method=card(), **{
+                        'holder-0-1': "Hugo Roux",
+                        f'q-{diet.id}-1-0': "Vegan"}),
+                Files(), 'fr', 'https://shop.example.org/db/ticket/shop')
+
+            self.assertEqual(order.state, 'reserved')
+            self.assertEqual(order.total, Decimal('50.00'))
+            self.assertEqual(order.amount_due, Decimal('50.00'))
+            self.assertEqual(len(order.shop_token), 32)
+            self.assertEqual(order.language, 'fr')
+            self.assertTrue(order.terms_accepted_at)
+            self.assertEqual(order.party.rec_name, "Léa Petit")
+            self.assertEqual(len(order.attendees), 3)
+            self.assertEqual(Hold(hold.id).state, 'converted')
+            self.assertTrue(order.shop_link.startswith(
+                    'https://shop.example.org/db/ticket/shop/order/'))
+            self.assertLessEqual(order.reserved_until,
+                now() + dt.timedelta(minutes=21))
+            answer, = order.answers
+            self.assertEqual(answer.value, "Vegan")
+
+            Order.pay([order])
+            order = Order(order.id)
+            holders = sorted(t.holder_name for t in order.tickets)
+            self.assertEqual(holders, ["Hugo Roux", "Léa Petit", "Léa Petit"])
+            child_ticket, = [t for t in order.tickets
+                if t.shop_attendee.line.tariff == child]
+            self.assertIn("Diet: Vegan", child_ticket.admission_labels)
+
+    @with_transaction()
+    def test_checkout_refusals_change_nothing(self):
+        "Every invalid field is reported and nothing is written"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _ = catalogue(company)
+            postal, = setup_event(event, questions=[{
+                        'name': ("Postal code", "Code postal"),
+                        'type': 'text', 'scope': 'order', 'required': True,
+                        'pattern': '[0-9]{5}'}])
+            hold = add_to_cart(session, [(adult, 2, None)])
+
+            with self.assertRaises(CheckoutErrors) as cm:
+                place_order([hold], {'name': '', 'email': 'x@y',
+                        'phone': 'call me', 'method': '0',
+                        'promo_code': 'no code!',
+                        f'q-{postal.id}': '6900'}, Files(), 'en', None)
+            self.assertEqual(set(cm.exception.errors), {
+                    'name', 'email', 'phone', 'method', 'promo_code',
+                    'terms', f'q-{postal.id}'})
+            self.assertEqual(Order.search([]), [])
+            self.assertEqual(counts(session.pool), [(2, 0)])
+
+            with self.assertRaises(CheckoutErrors) as cm:
+                place_order([hold], buyer(method=card(),
+                        promo_code='UNKNOWN', **{f'q-{postal.id}': '69002'}),
+                    Files(), 'en', None)
+            self.assertEqual(set(cm.exception.errors), {'promo_code'})
+            with self.assertRaises(ShopError):
+                place_order([], buyer(), Files(), 'en', None)
+            self.assertEqual(Order.search([]), [])
+
+    @with_transaction()
+    def test_add_to_cart_sold_out(self):
+        "A full session is refused as sold out, nothing held"
+        company = create_company()
+        with set_company(company):
+            _, session, adult, _ = catalogue(company, capacity=3)
+            add_to_cart(session, [(adult, 3, None)])
+            with self.assertRaises(ShopError) as cm:
+                add_to_cart(session, [(adult, 1, None)])
+            self.assertEqual(cm.exception.status, 409)
+            self.assertIn("Sold out", cm.exception.message)
+            self.assertEqual(counts(session.pool), [(3, 0)])
+            with self.assertRaises(ShopError):
+                add_to_cart(session, [])
+
+    @with_transaction()
+    def test_question_answers(self):
+        "Answers are checked by the type and pattern of their question"
+        Question = Pool().get('ticket.shop.question')
+        company = create_company()
+        with set_company(company):
+            event, *_ = catalogue(company)
+            for type_, values in [
+                    ('text', [('ab12', 'ab12'), ('', AnswerError),
+                            ('x' * 1001, AnswerError), ('12', AnswerError)]),
+                    ('number', [('12,5', '12.5'), ('1e3', '1E+3'),
+                            ('douze', AnswerError), ('nan', AnswerError)]),
+                    ('date', [('2026-12-24', '2026-12-24'),
+                            ('24/12/2026', AnswerError),
+                            ('2026-02-30', AnswerError)]),
+                    ('choice', [('M', 'M'), ('XXL', AnswerError)]),
+                    ('checkbox', [('yes', 'yes'), ('', AnswerError)]),
+                    ]:
+                question = Question(event=event, name="Q", type=type_,
+                    scope='order', required=True, choices="S\nM\nL",
+                    pattern='[a-z]+[0-9]+' if type_ == 'text' else None)
+                question.save()
+                for raw, expected in values:
+                    with self.subTest(type=type_, raw=raw):
+                        if expected is AnswerError:
+                            with self.assertRaises(AnswerError):
+                                question.clean(raw)
+                        else:
+                            self.assertEqual(question.clean(raw), expected)
+            question = Question(event=event, name="Proof", type='file',
+                scope='order', required=True)
+            question.save()
+            name, data = question.clean(None, ('my proof.pdf', b'%PDF-1.4'))
+            self.assertEqual((name, data), ('my_proof.pdf', b'%PDF-1.4'))
+            for upload in [None, ('a.exe', b'MZ'),
+                    ('big.pdf', b'%PDF' + b'0' * (5 * 1024 * 1024))]:
+                with self.assertRaises(AnswerError):
+                    question.clean(None, upload)
+
+    @with_transaction()
+    def test_question_pattern_validated(self):
+        Question = Pool().get('ticket.shop.question')
+        company = create_company()
+        with set_company(company):
+            event, *_ = catalogue(company)
+            question = Question(event=event, name="Q", type='text',
+                scope='order', pattern='[0-9')
+            with self.assertRaises(Exception):
+                question.save()
+
+    def paid_order(self, session, tariff, quantity=2):
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Payment = pool.get('ticket.order.payment')
+        hold = add_to_cart(session, [(tariff, quantity, None)])
+        order = place_order([hold], buyer(method=card()), Files(), 'en',
+            None)
+        Payment.record(order, 'test', 'test_' + order.shop_token,
+            order.amount_due)
+        return Order(order.id)
+
+    @with_transaction()
+    def test_refund_rules(self):
+        "The first rule whose deadline is not past gives the refund"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Session = pool.get('ticket.session')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _ = catalogue(company, days=90)
+            setup_event(event)
+            order = self.paid_order(session, adult)
+            for days, money, credit in [
+                    (90, '40.00', '40.00'),
+                    (45, '20.00', '40.00'),
+                    (10, '35.00', '35.00'),
+                    (1, None, None),
+                    ]:
+                with self.subTest(days=days):
+                    start = now() + dt.timedelta(days=days)
+                    Session.write([session], {'start': start,
+                            'end': start + dt.timedelta(hours=2)})
+                    offer = Order(order.id).refund_offer()
+                    if money is None:
+                        self.assertIsNone(offer)
+                    else:
+                        self.assertEqual(offer['money'], Decimal(money))
+                        self.assertEqual(offer['credit'], Decimal(credit))
+
+    @with_transaction()
+    def test_refund_in_money(self):
+        "The order is cancelled, the places return, the money goes back"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _ = catalogue(company, days=90)
+            setup_event(event)
+            order = self.paid_order(session, adult)
+            self.assertEqual(counts(session.pool), [(0, 2)])
+
+            amount = Order.refund_by_rules(order, 'money')
+
+            order = Order(order.id)
+            self.assertEqual(amount, Decimal('40.00'))
+            self.assertEqual(order.state, 'cancelled')
+            self.assertEqual(counts(session.pool), [(0, 0)])
+            payment, = order.payments
+            refund, = order.refunds
+            self.assertEqual(payment.state, 'refunded')
+            self.assertEqual((refund.amount, refund.state),
+                (Decimal('40.00'), 'succeeded'))
+            with self.assertRaises(ShopError):
+                Order.refund_by_rules(order, 'money')
+
+    @with_transaction()
+    def test_refund_as_credit(self):
+        "The order becomes a credit for a next order"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _ = catalogue(company, days=40)
+            setup_event(event)
+            order = self.paid_order(session, adult)
+
+            amount = Order.refund_by_rules(order, 'credit')
+
+            order = Order(order.id)
+            self.assertEqual(amount, Decimal('40.00'))
+            self.assertEqual(order.state, 'cancelled')
+            self.assertEqual(order.refund_credit.balance, Decimal('40.00'))
+            self.assertEqual(order.refund_credit.kind, 'credit')
+            self.assertEqual(order.refunds, ())
+
+    @with_transaction()
+    def test_refund_not_offered(self):
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _ = catalogue(company)
+            order = self.paid_order(session, adult)
+            self.assertIsNone(order.refund_offer())
+            with self.assertRaises(ShopError):
+                Order.refund_by_rules(order, 'money')
+            self.assertEqual(Order(order.id).state, 'paid')
+
+    @with_transaction()
+    def test_late_payment_takes_back_code_and_credit(self):
+        """A late payment revives the order with its promo code uses and
+        the credit it spent, when they are still there"""
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Payment = pool.get('ticket.order.payment')
+        Campaign = pool.get('ticket.promo.campaign')
+        PromoCode = pool.get('ticket.promo.code')
+        Credit = pool.get('ticket.credit')
+        company = create_company()
+        with set_company(company):
+            _, session, adult, _ = catalogue(company)
+            campaign = Campaign(company=company, name="Promo",
+                computation='fixed', amount=Decimal(5), per='ticket')
+            campaign.save()
+            code, = PromoCode.create([{'campaign': campaign.id,
+                        'code': 'FIVE', 'max_uses': 3}])
+            voucher, = Credit.issue(Decimal(10), company=company)
+            hold = add_to_cart(session, [(adult, 2, None)])
+            order = place_order([hold], buyer(method=card(),
+                    promo_code='FIVE', credit_codes=voucher.code),
+                Files(), 'en', None)
+            self.assertEqual(order.amount_due, Decimal('20.00'))
+            Order.expire([order])
+            self.assertEqual(PromoCode(code.id).uses, 0)
+            self.assertEqual(Credit(voucher.id).balance, Decimal(10))
+            self.assertEqual(counts(session.pool), [(0, 0)])
+
+            payment, _ = Payment.record(order, 'test', 'late',
+                Decimal('20.00'))
+
+            order = Order(order.id)
+            self.assertEqual(payment.state, 'succeeded')
+            self.assertEqual(order.state, 'paid')
+            self.assertEqual(PromoCode(code.id).uses, 2)
+            self.assertEqual(Credit(voucher.id).balance, Decimal(0))
+            self.assertEqual(counts(session.pool), [(0, 2)])
+
+    @with_transaction()
+    def test_late_payment_credit_spent_since(self):
+        "A late payment is refunded when the credit was spent since"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Payment = pool.get('ticket.order.payment')
+        Credit = pool.get('ticket.credit')
+        company = create_company()
+        with set_company(company):
+            _, session, adult, child = catalogue(company)
+            voucher, = Credit.issue(Decimal(10), company=company)
+            hold = add_to_cart(session, [(adult, 1, None)])
+            order = place_order([hold], buyer(method=card(),
+                    credit_codes=voucher.code), Files(), 'en', None)
+            Order.expire([order])
+            other = add_to_cart(session, [(child, 1, None)])
+            place_order([other], buyer(credit_codes=voucher.code,
+                    method=card()), Files(), 'en', None)
+
+            payment, _ = Payment.record(order, 'test', 'late',
+                Decimal('10.00'))
+            self.assertEqual(payment.state, 'refund_due')
+            self.assertEqual(Order(order.id).state, 'expired')
+            # only the other order's place, paid by the voucher
+            self.assertEqual(counts(session.pool), [(0, 1)])
+
+    @with_transaction()
+    def test_waitlist_wave(self):
+        "Freed places go to the first people waiting, held for them"
+        pool = Pool()
+        Entry = pool.get('ticket.shop.waitlist')
+        Hold = pool.get('ticket.hold')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child = catalogue(company, capacity=4)
+            setup_event(event)
+            full = add_to_cart(session, [(adult, 4, None)])
+            first = Entry.sign_up(session, "A", 'a@example.org', 3, 'en',
+                None)
+            second = Entry.sign_up(session, "B", 'b@example.org', 1, 'fr',
+                None)
+            with self.assertRaises(ShopError):
+                Entry.sign_up(session, "A", 'a@example.org', 1, 'en', None)
+            with self.assertRaises(ShopError):
+                Entry.sign_up(session, "C", 'c@example.org', 5, 'en', None)
+            self.assertEqual(Entry.wave(session), [])
+
+            Hold.release([full])
+            with Transaction().set_context(queue_name='test'):
+                offered = Entry.wave(session)
+
+            self.assertEqual(offered, [first, second])
+            self.assertEqual(counts(session.pool), [(4, 0)])
+            with self.assertRaises(ShopError):
+                first.claim_places([(adult, 4, None)])
+            hold = first.claim_places([(adult, 2, None), (child, 1, None)])
+            self.assertEqual(hold.quantity, 3)
+            self.assertEqual(Entry(first.id).state, 'claimed')
+            self.assertEqual(counts(session.pool), [(4, 0)])
+            Entry.cancel([second])
+            self.assertEqual(counts(session.pool), [(3, 0)])
+
+    @with_transaction()
+    def test_email_retried_when_server_down(self):
+        "A mail server that fails puts the e-mail back in the queue"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Queue = pool.get('ir.queue')
+        company = create_company()
+        with set_company(company):
+            _, session, adult, _ = catalogue(company)
+            order = self.paid_order(session, adult)
+            Queue.delete(Queue.search([]))
+            uri = config.get('email', 'uri')
+            config.set('email', 'uri', 'smtp://127.0.0.1:9')
+            try:
+                Order.send_shop_email([order], 'confirmation', 'en', 1)
+            finally:
+                config.set('email', 'uri', uri)
+            order = Order(order.id)
+            self.assertTrue(order.email_error)
+            self.assertIsNone(order.email_sent_at)
+            task, = Queue.search([])
+            self.assertEqual(task.data['method'], 'send_shop_email')
+            self.assertEqual(list(task.data['args']), ['confirmation', 'en', 2])
+            self.assertGreater(task.scheduled_at, dt.datetime.now())
+
+    @with_transaction()
+    def test_confirmation_message(self):
+        "The e-mail has the PDF tickets and the calendar entry"
+        company = create_company()
+        with set_company(company):
+            _, session, adult, _ = catalogue(company)
+            order = self.paid_order(session, adult)
+            with Transaction().set_context(language='en'):
+                message = order_message(order, 'confirmation')
+            self.assertIn(order.number, message['Subject'])
+            attachments = list(message.iter_attachments())
+            self.assertEqual([a.get_content_type() for a in attachments],
+                ['application/pdf', 'text/calendar'])
+            self.assertIn('Adult', pdf_text(attachments[0].get_content()))
+            self.assertIn(order.shop_token,
+                message.get_body(('plain',)).get_content())
+            ics = calendar(order)
+            self.assertTrue(all(len(l.encode()) <= 75
+                    for l in ics.split('\r\n')))
+            self.assertEqual(ics.count('BEGIN:VEVENT'), 1)
+            self.assertIn(session.start.strftime('DTSTART:%Y%m%dT%H%M%SZ'),
+                ics)
+
+    @with_transaction()
+    def test_ticket_copy_without_price(self):
+        pool = Pool()
+        Copy = pool.get('ticket.order.tickets_copy', type='report')
+        Tickets = pool.get('ticket.order.tickets', type='report')
+        company = create_company()
+        with set_company(company):
+            _, session, adult, _ = catalogue(company)
+            order = self.paid_order(session, adult)
+            _, full, _, _ = Tickets.execute([order.id], {})
+            _, copy, _, _ = Copy.execute([order.id], {})
+            self.assertRegex(pdf_text(full), r'20[.,]00')
+            self.assertNotRegex(pdf_text(copy), r'20[.,]00')
+            self.assertIn('Adult', pdf_text(copy))
+
+    @with_transaction()
+    def test_shop_secret_stable(self):
+        Configuration = Pool().get('ticket.configuration')
+        secret = Configuration.get_shop_secret()
+        self.assertEqual(len(secret), 64)
+        self.assertEqual(Configuration.get_shop_secret(), secret)

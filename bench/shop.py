@@ -1,0 +1,404 @@
+"""The on-sale rush through the web shop: orders per second and the latency
+of each step of a buyer, with no oversell.
+
+Starts a fresh database (tests/server.py) with the shop catalogue of
+tests/test_shop_fixtures.py and serves trytond's WSGI application with
+gunicorn, 2 worker processes (gthread, 4 threads each, keep-alive) on the
+embedded PostgreSQL server; the confirmation e-mails (PDF tickets) go
+through Tryton's queue to one trytond-worker and the SMTP catcher, outside
+the requests, as in production. A session of 1,000 places is sold to 1,500
+buyers, 16 at a time; each buyer, over its own keep-alive connection:
+
+  event   GET the event page (and its CSRF token)
+  hold    POST /cart: one place held (the cart, 15 minutes)
+  checkout  GET /checkout, POST /checkout (name, e-mail, terms, test card)
+  pay     GET the payment page, POST the signed test payment
+
+It prints successful orders per second and p50/p99 of each step, and
+verifies that exactly 1,000 orders were paid, that every other buyer was
+told "sold out" (409) at the hold, and that the database sold exactly the
+1,000 places (no oversell, nothing left held).
+
+With --pretix, the peer's W2 workload (one item with a quota of 1,000, 16
+clients, 1,500 order attempts through pretix's order API) runs first in the
+same sitting with the harness of ../shared/peers/pretix (its setup.sh, then
+``bench_orders.py --runs 1``, then stop.sh); --pretix=newest reads its
+newest W2 result instead. Both figures are printed with their ratio and
+the CPU calibration of each (the harness's cpu_calib loop).
+
+Usage: .venv/bin/python bench/shop.py [--places 1000] [--buyers 1500]
+    [--clients 16] [--workers 2] [--threads 4] [--pretix[=run|newest]]
+(GUICHET_PGDATA and GUICHET_PGPORT choose the PostgreSQL server.)
+"""
+import argparse
+import glob
+import http.client
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'bench'))
+
+from checkin import (  # noqa: E402
+    PRETIX_PEER, GunicornServer, cpu_calib, percentile, pretix_home)
+from tests.server import BIN, HOST, LOGS, trytond_env  # noqa: E402
+from tests.test_shop_fixtures import CSRF, SHOP, ShopServer  # noqa: E402
+
+DATABASE = 'bench_shop'
+TEMPLATE = 'bench_guichet_template'
+GOAL_RATIO = 3
+STEPS = ['event', 'hold', 'checkout', 'pay']
+PAY_FIELDS = re.compile(
+    r'name="(reference|amount|signature)" value="([^"]*)"')
+
+
+class Server(GunicornServer, ShopServer):
+    """The shop under gunicorn; e-mails queued to a trytond-worker that
+    sends them to the SMTP catcher"""
+
+    worker = None
+
+    def start_trytond(self):
+        os.environ['TRYTOND_EMAIL__URI'] = self.catcher.uri
+        os.environ['TRYTOND_EMAIL__FROM'] = 'billetterie@example.org'
+        os.environ['TRYTOND_QUEUE__WORKER'] = 'True'
+        try:
+            super().start_trytond()
+            env = trytond_env()
+            env['TRYTOND_DATABASE_NAMES'] = self.database
+            with open(LOGS / f'worker-{self.database}.log', 'wb') as log:
+                self.worker = subprocess.Popen([
+                        str(BIN / 'trytond-worker'), '-d', self.database,
+                        '-n', '1'], env=env, stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT)
+        finally:
+            for name in ['TRYTOND_EMAIL__URI', 'TRYTOND_EMAIL__FROM',
+                    'TRYTOND_QUEUE__WORKER']:
+                del os.environ[name]
+
+    def stop(self):
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            self.worker.wait(15)
+        super().stop()
+
+
+class Buyer:
+    "One buyer over one keep-alive connection, with its cookies"
+
+    def __init__(self, server):
+        self.root = f'/{server.database}{SHOP}'
+        self.connection = http.client.HTTPConnection(HOST, server.port,
+            timeout=120)
+        self.cookies = {}
+        self.retries = 0
+
+    def request(self, method, path, data=None):
+        headers = {'Accept-Language': 'en'}
+        if self.cookies:
+            headers['Cookie'] = '; '.join(
+                f'{k}={v}' for k, v in self.cookies.items())
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
+            headers['Content-Type'] = 'application/x-www-form-urlencoded'
+        url = path if path.startswith(self.root) else self.root + path
+        for attempt in range(5):
+            try:
+                self.connection.request(method, url, body=body,
+                    headers=headers)
+                response = self.connection.getresponse()
+                raw = response.read()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # gunicorn closed the keep-alive connection: once more
+                self.connection.close()
+                if attempt:
+                    raise
+                continue
+            if response.status == 503 and attempt < 4:
+                # "busy, try again": as a browser's reload or a provider's
+                # webhook retry would, counted
+                self.retries += 1
+                time.sleep(1)
+                continue
+            break
+        for name, value in response.getheaders():
+            if name.lower() == 'set-cookie':
+                key, _, val = value.split(';', 1)[0].partition('=')
+                self.cookies[key] = val.strip('"')
+        location = urllib.parse.urlsplit(response.getheader('Location') or '')
+        return (response.status, raw.decode('utf-8', 'replace'), location)
+
+    def close(self):
+        self.connection.close()
+
+
+def buy(server, event, session, tariff, method, number):
+    """One buyer's steps; return (outcome, {step: seconds}); outcome is
+    'paid', 'sold_out' or a description of what went wrong"""
+    buyer = Buyer(server)
+    timings = {}
+
+    def step(name, *requests):
+        began = time.perf_counter()
+        answers = [buyer.request(*r) if not callable(r) else r()
+            for r in requests]
+        timings[name] = time.perf_counter() - began
+        return answers
+
+    try:
+        return _buy(buyer, timings, step, event, session, tariff, method,
+            number)
+    finally:
+        timings['retries'] = buyer.retries
+        buyer.close()
+
+
+def _buy(buyer, timings, step, event, session, tariff, method, number):
+    "The steps of buy()"
+    (status, body, _), = step('event', ('GET', f'/event/{event}'))
+    if status != 200:
+        return f'event page {status}', timings
+    csrf = CSRF.search(body).group(1)
+    (status, body, location), = step('hold', ('POST', '/cart', {
+                'csrf_token': csrf, 'event': event, 'session': session,
+                f'q-{tariff}': 1}))
+    if status == 409 and 'Sold out' in body:
+        return 'sold_out', timings
+    if status != 303:
+        return f'hold {status}', timings
+    began = time.perf_counter()
+    status, body, _ = buyer.request('GET', '/checkout')
+    if status != 200:
+        return f'checkout page {status}', timings
+    status, body, location = buyer.request('POST', '/checkout', {
+            'csrf_token': CSRF.search(body).group(1),
+            'name': f'Buyer {number}',
+            'email': f'buyer{number}@example.org',
+            'terms': 'yes', 'method': method, 'action': 'order'})
+    timings['checkout'] = time.perf_counter() - began
+    if status != 303 or not location.path.endswith('/pay'):
+        return f'checkout {status}', timings
+    began = time.perf_counter()
+    status, body, _ = buyer.request('GET', location.path)
+    if status != 200:
+        return f'payment page {status}', timings
+    form = dict(PAY_FIELDS.findall(body))
+    status, body, location = buyer.request('POST',
+        f'{location.path}/test', dict(form, action='pay',
+            csrf_token=CSRF.search(body).group(1)))
+    timings['pay'] = time.perf_counter() - began
+    if status != 303 or location.query != 'done=paid':
+        return f'pay {status} {location.query}', timings
+    return 'paid', timings
+
+
+def rush(server, event, session, tariff, method, buyers, clients, first=0):
+    "buyers buyers, clients at a time; return (seconds, results)"
+    results = []
+    lock = threading.Lock()
+    numbers = iter(range(first, first + buyers))
+
+    def client():
+        while True:
+            with lock:
+                number = next(numbers, None)
+            if number is None:
+                return
+            try:
+                result = buy(server, event, session, tariff, method, number)
+            except Exception as error:  # noqa: BLE001 - reported, counted
+                result = (f'error {error!r}', {})
+            with lock:
+                results.append(result)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as executor:
+        for future in [executor.submit(client) for _ in range(clients)]:
+            future.result()
+    return time.perf_counter() - began, results
+
+
+def newest_pretix_result():
+    results = pathlib.Path(os.environ.get('PRETIX_RESULTS_DIR')
+        or pretix_home() / 'results')
+    files = sorted(glob.glob(str(results / 'orders-*.json')))
+    if not files:
+        raise SystemExit(f"no pretix W2 result in {results}: run "
+            "bench/shop.py --pretix")
+    return pathlib.Path(files[-1])
+
+
+def run_pretix(peer):
+    """Run the pretix W2 workload once with the peer harness; stop what it
+    started; return the path of its result"""
+    env = dict(os.environ, PRETIX_BENCH_HOME=str(pretix_home()))
+    python = pretix_home() / 'pv' / 'bin' / 'python'
+    config = pathlib.Path(os.environ.get('DATA')
+        or pretix_home() / 'pretix_data') / 'pretix.cfg'
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.touch()
+    print(f"pretix: {peer}/setup.sh, then bench_orders.py --runs 1",
+        flush=True)
+    try:
+        subprocess.run(['bash', 'setup.sh'], cwd=peer, env=env, check=True)
+        code = subprocess.run([str(python), 'bench_orders.py', '--runs',
+                '1'], cwd=peer, env=env).returncode
+    finally:
+        subprocess.run(['bash', 'stop.sh'], cwd=peer, env=env)
+    if code:
+        print(f"pretix: bench_orders.py exited with {code} (its checks "
+            "failed, see above)")
+    return newest_pretix_result()
+
+
+def pretix_figures(path):
+    "The W2 figures of a pretix result file (medians over its runs)"
+    data = json.loads(path.read_text())
+    summary = data['summary']
+
+    def median(name):
+        value = summary.get(name)
+        return value.get('median') if isinstance(value, dict) else value
+    return {
+        'file': path,
+        'server': summary.get('server'),
+        'orders_per_s': median('created_per_s_wall'),
+        'p50': median('created_p50_ms'),
+        'p99': median('created_p99_ms'),
+        'calib': median('cpu_calib_s'),
+        'created': summary.get('created'),
+        'refused': summary.get('quota_refused'),
+        }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--places', type=int, default=1000)
+    parser.add_argument('--buyers', type=int, default=1500)
+    parser.add_argument('--clients', type=int, default=16)
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=4)
+    parser.add_argument('--pretix', nargs='?', const='run',
+        choices=['run', 'newest'],
+        help="compare with pretix: run its W2 workload first (run) or read "
+        "its newest result (newest)")
+    parser.add_argument('--pretix-dir', type=pathlib.Path,
+        default=pathlib.Path(os.environ.get(
+                'GUICHET_PRETIX_PEER', PRETIX_PEER)))
+    args = parser.parse_args()
+    Server.workers = args.workers
+    Server.threads = args.threads
+    pretix = None
+    if args.pretix == 'run':
+        pretix = pretix_figures(run_pretix(args.pretix_dir))
+    elif args.pretix == 'newest':
+        pretix = pretix_figures(newest_pretix_result())
+
+    calib = [cpu_calib()]
+    began = time.perf_counter()
+    server = Server(DATABASE, template=TEMPLATE)
+    server.start()
+    try:
+        event = server.ids['events']['main']
+        session = server.ids['sessions']['open']
+        shop = server.ids['shop']
+        server.sql('UPDATE ticket_pool SET capacity = %s WHERE id = ('
+            'SELECT pool FROM ticket_session WHERE id = %s)',
+            (args.places, session))
+        setup = time.perf_counter() - began
+        # Warm the workers up on a session of its own, not counted
+        warm = server.ids['sessions']['small']
+        rush(server, event, warm, shop['full'], shop['card'], 24,
+            args.clients, first=100000)
+        elapsed, results = rush(server, event, session, shop['full'],
+            shop['card'], args.buyers, args.clients)
+        capacity, sold, held = server.pool_of(session)
+        paid = server.sql(
+            "SELECT count(*) FROM ticket_order o "
+            "WHERE o.state = 'paid' AND o.id IN (SELECT \"order\" "
+            "FROM ticket_order_line WHERE session = %s)", (session,))[0][0]
+        tickets = server.sql(
+            "SELECT count(*) FROM ticket_ticket WHERE session = %s "
+            "AND state = 'valid'", (session,))[0][0]
+        queued = server.sql(
+            "SELECT count(*) FROM ir_queue WHERE finished_at IS NULL")[0][0]
+    finally:
+        server.stop()
+        from tests.server import drop_database
+        drop_database(TEMPLATE)
+    calib.append(cpu_calib())
+
+    outcomes = {}
+    for outcome, _ in results:
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    ok = outcomes.get('paid', 0)
+    refused = outcomes.get('sold_out', 0)
+    print(f"shop rush: {args.places} places, {args.buyers} buyers, "
+        f"{args.clients} at a time, gunicorn {args.workers} workers x "
+        f"{args.threads} threads + 1 trytond-worker, {os.cpu_count()} "
+        f"cores; setup {setup:.0f} s")
+    print(f"orders: {ok} paid, {refused} sold out, "
+        f"{args.buyers - ok - refused} other {sorted(outcomes.items())}")
+    print(f"{ok / elapsed:.1f} orders/s ({elapsed:.1f} s for all buyers); "
+        f"{retries} requests answered 503 busy and tried again after 1 s")
+    print(f"{'step':>9} {'count':>6} {'p50 ms':>8} {'p99 ms':>8}")
+    for name in STEPS:
+        values = [t[name] for o, t in results if name in t]
+        if values:
+            print(f"{name:>9} {len(values):>6} "
+                f"{percentile(values, .5) * 1000:>8.1f} "
+                f"{percentile(values, .99) * 1000:>8.1f}")
+    orders = [sum(t[n] for n in STEPS) for o, t in results if o == 'paid']
+    retries = sum(t.get('retries', 0) for _, t in results)
+    order_p99 = percentile(orders, .99) * 1000 if orders else float('nan')
+    if orders:
+        print(f"{'order':>9} {len(orders):>6} "
+            f"{percentile(orders, .5) * 1000:>8.1f} {order_p99:>8.1f}"
+            "   (the four steps of a paid order)")
+    print(f"database: session pool capacity {capacity}, sold {sold}, held "
+        f"{held}; {paid} paid orders, {tickets} valid tickets; "
+        f"{queued} e-mails still queued at the end")
+    print(f"cpu_calib before/after: {calib[0]:.3f} s / {calib[1]:.3f} s "
+        "(the pretix harness's loop; lower is a faster host)")
+    if pretix:
+        print()
+        print(f"pretix W2 ({pretix['file'].name}; {pretix['server']}): "
+            f"created {pretix['created']}, refused for the quota "
+            f"{pretix['refused']}; one order = one API request")
+        print(f"{'system':>8} {'orders/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'cpu_calib s':>12}")
+        print(f"{'pretix':>8} {pretix['orders_per_s']:>9.1f} "
+            f"{pretix['p50']:>8.1f} {pretix['p99']:>8.1f} "
+            f"{pretix['calib'] or float('nan'):>12.3f}")
+        hold_p99 = percentile([t['hold'] for o, t in results
+                if 'hold' in t], .99) * 1000
+        print(f"{'guichet':>8} {ok / elapsed:>9.1f} "
+            f"{percentile(orders, .5) * 1000:>8.1f} {order_p99:>8.1f} "
+            f"{sum(calib) / 2:>12.3f}   (p50/p99 of a whole paid order: "
+            f"4 steps, 6 requests; hold alone p99 {hold_p99:.1f} ms)")
+        ratio = (ok / elapsed) / pretix['orders_per_s']
+        print(f"ratio: guichet {ratio:.2f}x pretix's orders per second "
+            f"(goal >= {GOAL_RATIO}x: "
+            f"{'met' if ratio >= GOAL_RATIO else 'MISSED'}); p99 "
+            f"{'lower' if order_p99 < pretix['p99'] else 'HIGHER'} than "
+            "pretix's")
+    good = (ok == args.places and refused == args.buyers - args.places
+        and sold == args.places and held == 0 and paid == args.places
+        and tickets == args.places)
+    print("checks:", "passed" if good else "FAILED")
+    return 0 if good else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

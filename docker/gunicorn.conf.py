@@ -1,0 +1,58 @@
+"""gunicorn settings of the Guichet application servers, shared by the
+Docker image and ``make serve-prod`` (tools/serve_prod.py).
+
+trytond's WSGI application (``trytond.application:app``) is stateless: every
+request runs in its own database transaction, so any number of processes,
+here or on other hosts, serve one PostgreSQL database. Threads serve
+requests that wait on the database while others compute.
+
+Environment: GUICHET_APP_WORKERS (processes, default 2), GUICHET_APP_THREADS
+(threads per process, default 4), GUICHET_BIND or TRYTOND_WEB__LISTEN (the
+address, default 0.0.0.0:8000), GUICHET_APP_TIMEOUT (seconds before a stuck
+worker is replaced, default 120).
+"""
+import os
+
+bind = (os.environ.get('GUICHET_BIND')
+    or os.environ.get('TRYTOND_WEB__LISTEN') or '0.0.0.0:8000').split(',')
+workers = int(os.environ.get('GUICHET_APP_WORKERS') or 2)
+threads = int(os.environ.get('GUICHET_APP_THREADS') or 4)
+worker_class = 'gthread'
+keepalive = 30
+timeout = int(os.environ.get('GUICHET_APP_TIMEOUT') or 120)
+graceful_timeout = 30
+# trytond reads the client address from X-Forwarded-For behind the proxy
+# (TRYTOND_WEB__NUM_PROXIES); gunicorn itself trusts no forwarded header.
+forwarded_allow_ips = ''
+accesslog = os.environ.get('GUICHET_ACCESS_LOG') or None
+errorlog = '-'
+loglevel = 'info'
+# gunicorn's control socket is one path per user: several servers on one
+# host (serve-prod beside tests and benches) would take it from each other
+control_socket_disable = True
+
+# trytond.application initialises the pools of TRYTOND_DATABASE_NAMES while
+# the worker boots: a database connection lost meanwhile (PostgreSQL
+# restarting, connections terminated) fails the boot, and gunicorn then
+# stops altogether. The workers initialise them once booted instead, trying
+# again until the database answers; requests wait for it.
+_databases = [n for n in os.environ.pop('TRYTOND_DATABASE_NAMES', '')
+    .split(',') if n.strip()]
+
+
+def post_worker_init(worker):
+    import time
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    for name in _databases:
+        for attempt in range(60):
+            try:
+                with Transaction().start(name, 0, readonly=True):
+                    Pool(name).init()
+                break
+            except Exception as error:
+                Pool.stop(name)
+                worker.log.warning("pool of %s not ready (%s), retrying",
+                    name, error)
+                time.sleep(min(0.5 * (attempt + 1), 5))
