@@ -26,6 +26,7 @@ Usage: .venv/bin/python bench/remittance.py [--tickets 1000000]
 """
 import argparse
 import datetime as dt
+import os
 import pathlib
 import sys
 import time
@@ -304,6 +305,11 @@ def run(func):
             return result
 
 
+def load():
+    "The load average now, as uptime prints it"
+    return "load average %.2f, %.2f, %.2f" % os.getloadavg()
+
+
 def timed(func):
     started = time.perf_counter()
     result = run(func)
@@ -366,22 +372,22 @@ def main():
     print(f"generated {orders * PER_ORDER} tickets in {orders} orders, "
         f"payments and entries in SQL: "
         f"{sum(t for _, t in timings):.1f} s ("
-        + ', '.join(f"{n} {t:.1f}" for n, t in timings) + ")")
+        + ', '.join(f"{n} {t:.1f}" for n, t in timings) + f"; {load()})")
     (count, moves), elapsed = timed(post)
     print(f"posted {count} entries batched per day and channel into "
-        f"{moves} moves: {elapsed:.1f} s")
+        f"{moves} moves: {elapsed:.1f} s ({load()})")
     sessions, elapsed = timed(recognize)
     print(f"recognized and settled {sessions} sessions played: "
-        f"{elapsed:.1f} s")
+        f"{elapsed:.1f} s ({load()})")
     (lines, gross, net, words, pdf, xlsx), statement_time = timed(statement)
     print(f"remittance statement of the producer: {lines} lines, gross "
         f"{gross}, net due {net} ({words}), PDF {pdf // 1024} KB, "
-        f"XLSX {xlsx // 1024} KB: {statement_time:.1f} s")
+        f"XLSX {xlsx // 1024} KB: {statement_time:.1f} s ({load()})")
     (rows, vat, size), report_time = timed(vat_report)
     print(f"VAT report by rate and tariff: {rows} rows, VAT {vat}, "
-        f"XLSX {size // 1024} KB: {report_time:.1f} s")
+        f"XLSX {size // 1024} KB: {report_time:.1f} s ({load()})")
     print(f"statement + VAT report: {statement_time + report_time:.1f} s "
-        f"(target < 60 s)")
+        f"(target < 60 s; {load()})")
     return 0
 
 

@@ -5,7 +5,8 @@ recorded as payments (card on the web, cash at the box office), each a
 posted move: deferred revenue, VAT collected, clearing accounts. The
 events bear the CNM show tax (3.5 %); a box-office terminal's payments
 (provider "pos", when ticket_pos is installed) are posted by its cash
-sessions, so they are marked "posted elsewhere". Sessions already past
+sessions, so they are marked "posted elsewhere". The producers' payouts
+go through the payment journal "Virements SEPA". Sessions already past
 have their revenue recognized and settled; each event has a draft
 remittance statement."""
 import datetime as dt
@@ -112,6 +113,16 @@ def _configure(pool, company, configuration):
                 }])
     Event.write(Event.search([('company', '=', company.id)]),
         {'levies': [('add', [cnm.id])]})
+    PaymentJournal = pool.get('account.payment.journal')
+    journal, = PaymentJournal.create([{
+                'name': "Virements SEPA",
+                'company': company.id,
+                'currency': company.currency.id,
+                'process_method': 'manual',
+                }])
+    # the scheduler pays the producers on their events' payout schedule
+    configuration.payout_journal = journal
+    configuration.save()
     if 'pos' in dict(Payment.get_providers()):
         Provider.create([{
                     'configuration': configuration.id,

@@ -105,6 +105,12 @@ class Configuration(ModelSQL, ModelView):
     bank = _account("Bank", required=True,
         help="The bank account that payouts leave from and provider "
         "payouts arrive on.")
+    payout_journal = fields.Many2One(
+        'account.payment.journal', "Payout Journal",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The payment journal of the payouts the scheduler makes on "
+        "the events' payout schedules; without it the scheduler pays "
+        "nobody.")
     bank_charges = _account("Bank Charges", required=True,
         help="The commissions payment providers keep on their payouts.")
     providers = fields.One2Many(

@@ -12,4 +12,6 @@ class Cron(metaclass=PoolMeta):
                     "Post Ticketing Entries of Past Days"),
                 ('ticket.session|recognize_revenue',
                     "Recognize Revenue of Sessions Taken Place"),
+                ('ticket.accounting.payout|pay_scheduled',
+                    "Pay Producers on their Payout Schedule"),
                 ])

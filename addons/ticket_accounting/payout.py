@@ -11,8 +11,10 @@ the clearing account with the gross, debits the bank with what arrived and
 bank charges with the commission. The payments it covers are matched to
 it; the payments no payout matched are the clearing account's open
 items."""
+import datetime as dt
 from decimal import Decimal
 
+from sql.aggregate import Min
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
@@ -204,6 +206,106 @@ class Payout(Workflow, ModelSQL, ModelView):
             payout.posting = posting
             payout.payment = payment
         cls.save(payouts)
+
+
+    @classmethod
+    def schedule_end(cls, event, today):
+        """The last day the payout of event due on today covers, or None if
+        no payout is due: on the 1st and 16th the days before, monthly on
+        the 1st the past month, after the event once its sessions all took
+        place or were cancelled (and one took place) the days before"""
+        if event.payout_schedule == 'twice_monthly':
+            boundary = today.replace(day=16 if today.day >= 16 else 1)
+            return boundary - dt.timedelta(days=1)
+        elif event.payout_schedule == 'monthly':
+            return today.replace(day=1) - dt.timedelta(days=1)
+        elif event.payout_schedule == 'after_event':
+            sessions = [s for s in event.sessions if s.state != 'cancelled']
+            if sessions and all(s.revenue_recognized for s in sessions):
+                return today - dt.timedelta(days=1)
+        return None
+
+    @classmethod
+    def first_date(cls, event):
+        "The date of the first ticketing entry of event, or None"
+        pool = Pool()
+        Line = pool.get('ticket.accounting.posting.line')
+        Posting = pool.get('ticket.accounting.posting')
+        Session = pool.get('ticket.session')
+        line = Line.__table__()
+        posting = Posting.__table__()
+        session = Session.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*line
+            .join(posting, condition=line.posting == posting.id)
+            .join(session, condition=line.session == session.id)
+            .select(Min(posting.date), where=session.event == event.id))
+        date, = cursor.fetchone()
+        return date
+
+    @classmethod
+    @without_check_access
+    def pay_scheduled(cls, date=None):
+        """Pay the producers on their events' payout schedules (cron): for
+        each event due, a statement from the event's first entry to the end
+        of the schedule's period, whose net due (what is owed less what was
+        paid out) a payout pays to the producer's IBAN, once per period; a
+        producer without IBAN gets a draft payout. Return the payouts
+        made."""
+        pool = Pool()
+        Configuration = pool.get('ticket.accounting.configuration')
+        Event = pool.get('ticket.event')
+        Statement = pool.get('ticket.accounting.statement')
+        today = date or Pool().get('ir.date').today()
+        payouts, to_pay, statements = [], [], []
+        for event in Event.search([('producer', '!=', None)],
+                order=[('id', 'ASC')]):
+            configuration = Configuration.for_company(event.company)
+            if not configuration or not configuration.payout_journal:
+                continue
+            end = cls.schedule_end(event, today)
+            start = cls.first_date(event)
+            if end is None or start is None or start > end:
+                continue
+            last = Statement.search([
+                    ('event', '=', event.id),
+                    ('scheduled', '=', True),
+                    ], order=[('end_date', 'DESC'), ('id', 'DESC')], limit=1)
+            if last and last[0].end_date >= end:
+                continue
+            if cls.search([
+                        ('event', '=', event.id),
+                        ('state', '=', 'draft'),
+                        ], limit=1):
+                # a payout waits for its IBAN
+                continue
+            statement, = Statement.create([{
+                        'company': event.company.id,
+                        'event': event.id,
+                        'producer': event.producer.id,
+                        'start_date': start,
+                        'end_date': end,
+                        'scheduled': True,
+                        }])
+            if statement.net_due <= 0:
+                # nothing due: keep only news of what the producer owes
+                if not statement.net_due or (
+                        last and last[0].net_due == statement.net_due):
+                    Statement.delete([statement])
+                continue
+            payout = cls(company=event.company, producer=event.producer,
+                event=event, statement=statement, date=today,
+                amount=statement.net_due, iban=event.producer.payout_iban,
+                journal=configuration.payout_journal)
+            payout.save()
+            payouts.append(payout)
+            if payout.iban:
+                to_pay.append(payout)
+                statements.append(statement)
+        if to_pay:
+            cls.pay(to_pay)
+            Statement.finalize(statements)
+        return payouts
 
 
 class AccountPayment(metaclass=PoolMeta):

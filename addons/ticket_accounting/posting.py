@@ -11,9 +11,9 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import For, Literal, Null
-from sql.aggregate import Sum
-from sql.conditionals import Case
+from sql import For, Literal, Null, Values
+from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Case, Coalesce
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
@@ -313,46 +313,169 @@ class Posting(Workflow, ModelSQL, ModelView):
     @without_check_access
     def post_pending(cls, date=None):
         """Post the draft postings of the days before date (today by
-        default): one move per company, day and channel, their lines summed
-        in SQL (cron); return the number of postings posted"""
+        default): one move per company, day and channel (cron); return the
+        number of postings posted.
+
+        Set-based: the postings are locked, their lines summed by company,
+        day, channel, account, tax and party in one query, the moves
+        created and posted together, and the postings linked to their move
+        by one UPDATE; the transaction's snapshot (Tryton's REPEATABLE
+        READ) keeps the three queries on the same postings."""
         pool = Pool()
-        Configuration = pool.get('ticket.accounting.configuration')
+        Account = pool.get('account.account')
         Company = pool.get('company.company')
+        Configuration = pool.get('ticket.accounting.configuration')
         Date = pool.get('ir.date')
+        Line = pool.get('ticket.accounting.posting.line')
         date = date or Date.today()
         table = cls.__table__()
+        line = Line.__table__()
+        account = Account.__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(table.id, table.company, table.date,
-                table.channel,
-                where=(table.state == 'draft') & (table.date < date),
-                order_by=[table.id.asc],
-                for_=For('UPDATE')))
-        groups = defaultdict(list)
-        for id_, company, day, channel in cursor:
-            groups[company, day, channel].append(id_)
-        count = 0
-        for (company, day, channel), ids in sorted(groups.items(),
-                key=lambda i: (i[0][0], i[0][1], i[0][2] or '')):
-            company = Company(company)
+        where = (table.state == 'draft') & (table.date < date)
+
+        locked = table.select(table.id.as_('id'), where=where,
+            for_=For('UPDATE'))
+        cursor.execute(*locked.select(Count(locked.id)))
+        count, = cursor.fetchone()
+        if not count:
+            return 0
+        cursor.execute(*table.select(table.company, table.date,
+                table.channel, Count(table.id), Min(table.id),
+                where=where,
+                group_by=[table.company, table.date, table.channel]))
+        groups = {(c, d, ch or None): (n, first)
+            for c, d, ch, n, first in cursor}
+
+        tax = Case((line.kind.in_(list(TAX_KINDS)), line.tax), else_=Null)
+        party = Case((account.party_required == Literal(True), line.party),
+            else_=Null)
+        query = (line
+            .join(table, condition=line.posting == table.id)
+            .join(account, condition=line.account == account.id)
+            .select(table.company.as_('company'), table.date.as_('date'),
+                table.channel.as_('channel'), line.account.as_('account'),
+                tax.as_('tax'), party.as_('party'),
+                line.amount.as_('amount'),
+                where=where))
+        cursor.execute(*query.select(query.company, query.date,
+                query.channel, query.account, query.tax, query.party,
+                Sum(query.amount),
+                group_by=[query.company, query.date, query.channel,
+                    query.account, query.tax, query.party]))
+        amounts = defaultdict(dict)
+        for company, day, channel, account_id, tax_id, party_id, amount in (
+                cursor):
+            if amount:
+                amounts[company, day, channel or None][
+                    account_id, tax_id, party_id] = Decimal(amount)
+
+        keys = sorted(groups, key=lambda k: (k[0], k[1], k[2] or ''))
+        companies = {c.id: c for c in Company.browse({k[0] for k in keys})}
+        journals = {}
+        for company_id, company in companies.items():
             configuration = Configuration.for_company(company)
             if configuration is None:
                 raise AccountingError(gettext(
                         'ticket_accounting.msg_no_configuration',
                         company=company.rec_name))
-            if len(ids) == 1:
-                posting = cls(ids[0])
+            journals[company_id] = configuration.journal
+        moves = []
+        for key in keys:
+            company_id, day, channel = key
+            number, first = groups[key]
+            if number == 1:
+                posting = cls(first)
                 description, origin = posting.rec_name, str(posting)
             else:
                 description, origin = cls._batch_description(
-                    day, [channel] * len(ids)), None
-            cls._move(company, day, configuration.journal, ids,
-                description, origin)
-            for sub_ids in grouped_slice(ids):
-                cursor.execute(*table.update([table.state], ['posted'],
-                        where=in_ids(table.id, list(sub_ids))))
-            count += len(ids)
+                    day, [channel] * number), None
+            moves.append(cls._move_values(companies[company_id], day,
+                    journals[company_id], amounts[key], description,
+                    origin))
+        moves = cls._create_moves(moves)
+
+        values = Values([(c, d, ch or '', m.id)
+                for (c, d, ch), m in zip(keys, moves)])
+        group = values.select(values.column1.as_('company'),
+            values.column2.as_('date'), values.column3.as_('channel'),
+            values.column4.as_('move'))
+        cursor.execute(*table.update([table.move, table.state],
+                [group.move, 'posted'],
+                from_=[group],
+                where=where & (table.company == group.company)
+                & (table.date == group.date)
+                & (Coalesce(table.channel, '') == group.channel)))
+        cls._forget_all()
         return count
 
+    @classmethod
+    def _move_values(cls, company, date, journal, amounts, description,
+            origin=None):
+        """The values of the move of amounts by (account, tax, party):
+        a line per key, the tax line of VAT"""
+        pool = Pool()
+        Account = pool.get('account.account')
+        Period = pool.get('account.period')
+        accounts = {a.id: a for a in Account.browse({k[0] for k in amounts})}
+        lines = []
+        for (account_id, tax_id, party_id), amount in sorted(
+                amounts.items(), key=lambda i: (
+                    accounts[i[0][0]].code or '', i[0][1] or 0,
+                    i[0][2] or 0)):
+            if not amount:
+                continue
+            values = {
+                'account': account_id,
+                'party': party_id,
+                'debit': amount if amount > 0 else ZERO,
+                'credit': -amount if amount < 0 else ZERO,
+                }
+            if tax_id:
+                values['tax_lines'] = [('create', [{
+                                'tax': tax_id,
+                                'type': 'tax',
+                                'amount': -amount,
+                                }])]
+            lines.append(values)
+        with Transaction().set_context(company=company.id):
+            period = Period.find(company, date=date)
+        return {
+            'company': company.id,
+            'journal': journal.id,
+            'period': period.id if hasattr(period, 'id') else period,
+            'date': date,
+            'description': description,
+            'origin': origin,
+            'lines': [('create', lines)],
+            }
+
+    @classmethod
+    def _create_moves(cls, vlist):
+        "Create and post the moves of vlist, per company"
+        Move = Pool().get('account.move')
+        moves = []
+        for company in sorted({v['company'] for v in vlist}):
+            with Transaction().set_context(company=company):
+                created = Move.create([v for v in vlist
+                        if v['company'] == company])
+                Move.post(created)
+            moves.extend(created)
+        order = {id(v): i for i, v in enumerate(vlist)}
+        by_company = [v for c in sorted({v['company'] for v in vlist})
+            for v in vlist if v['company'] == c]
+        result = [None] * len(vlist)
+        for values, move in zip(by_company, moves):
+            result[order[id(values)]] = move
+        return result
+
+    @classmethod
+    def _forget_all(cls):
+        "Forget the transaction's cached postings after a write in SQL"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            cache.pop(cls.__name__, None)
 
 class PostingLine(ModelSQL, ModelView):
     "A line of a ticketing entry"

@@ -88,6 +88,11 @@ class Statement(Workflow, ModelSQL, ModelView):
         help="The sum of the lines: what the company owes for the period.")
     amount_in_words = fields.Function(
         fields.Char("Amount in Words"), 'get_amount_in_words')
+    scheduled = fields.Boolean(
+        "Scheduled", readonly=True,
+        help="Made by the scheduler on the event's payout schedule: from "
+        "the event's first entry to the end of the period, less what was "
+        "paid out.")
     corrects = fields.Many2One(
         'ticket.accounting.statement', "Corrects", readonly=True,
         help="The final statement of the same producer or event and period "
@@ -132,6 +137,10 @@ class Statement(Workflow, ModelSQL, ModelView):
     def default_state(cls):
         return 'draft'
 
+    @classmethod
+    def default_scheduled(cls):
+        return False
+
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
         return self.company.currency if self.company else None
@@ -151,7 +160,7 @@ class Statement(Workflow, ModelSQL, ModelView):
         lang = 'fr' if (language or '').startswith('fr') else 'en'
         try:
             return num2words(self.net_due, lang=lang, to='currency',
-                currency=self.company.currency.code)
+                currency=(self.company.currency.code or '').upper())
         except NotImplementedError:
             return num2words(self.net_due, lang=lang)
 
@@ -180,6 +189,7 @@ class Statement(Workflow, ModelSQL, ModelView):
         default = default.copy() if default is not None else {}
         default.setdefault('lines', None)
         default.setdefault('corrects', None)
+        default.setdefault('scheduled', False)
         return super().copy(statements, default=default)
 
     @classmethod

@@ -215,7 +215,8 @@ class MandateTestMixin:
             text = ''.join(p.extract_text() for p in pdf.pages)
             self.assertIn("Compagnie des Tréteaux", text)
             self.assertIn("Taxe CNM", text)
-            self.assertIn("euro", text)
+            # the test company's currency is the US dollar
+            self.assertIn("ninety dollars, nine cents", text)
             xlsx = zipfile.ZipFile(io.BytesIO(self.render(statement, 'xlsx')))
             strings = xlsx.read('xl/sharedStrings.xml').decode()
             self.assertIn("Reduced", strings)
@@ -236,14 +237,22 @@ class MandateTestMixin:
             self.assertNotIn('4671', balances(company))
             self.assertEqual(balances(company)['5121'], -statement.net_due)
 
+            # made final, the statement counts the payout of its period;
             # final statements never change; a correction is a new one
+            due = statement.net_due
             Statement.finalize([statement])
+            statement = Statement(statement.id)
+            self.assertEqual(statement.state, 'final')
+            self.assertEqual(statement.paid_out, due)
+            self.assertEqual(statement.net_due, 0)
             with self.assertRaises(UserError):
                 Statement.write([statement], {'end_date': today})
             correction, = Statement.copy([statement],
                 default={'state': 'draft'})
             Statement.compute([correction])
-            self.assertEqual(correction.paid_out, statement.net_due)
+            correction = Statement(correction.id)
+            self.assertEqual(correction.corrects, None)
+            self.assertEqual(correction.paid_out, due)
             self.assertEqual(correction.net_due, 0)
 
     @with_transaction()
@@ -337,7 +346,12 @@ class MandateTestMixin:
             journal = journal_rows(company, today, today)
             self.assertEqual(sum(r[6] + r[7] for r in journal),
                 books['517'] + books['5311'])
-            deferred = deferred_rows(company, today)
+            # today both performances are to come; once the first took
+            # place only the second's revenue stays deferred
+            self.assertEqual([s for s, _ in deferred_rows(company, today)],
+                [first, second])
+            deferred = deferred_rows(
+                company, first.end.date() + dt.timedelta(days=1))
             self.assertEqual(deferred, [(second, D('28.44'))])
             self.assertEqual(-books['487'], D('28.44'))
             for kind in ['vat', 'journal', 'deferred']:
@@ -351,3 +365,64 @@ class MandateTestMixin:
         oext, content, _, name = Report.execute([statement.id], {})
         self.assertEqual(oext, extension)
         return content
+
+    @with_transaction()
+    def test_payout_schedule(self):
+        "On the 1st and 16th the scheduler pays the producer what its event "
+        "owes up to the day before, less what was paid out, once per "
+        "period; after the event it waits for the sessions to take place"
+        pool = Pool()
+        Payout = pool.get('ticket.accounting.payout')
+        company = create_company()
+        with set_company(company):
+            t = setup_theatre(company)
+            setup_mandate(company, t)
+            first, second = t.sessions
+            t.configuration.payout_journal = payment_journal(company)
+            t.configuration.save()
+            today = dt.date.today()
+            sell([(t.adult, first, 2)])
+            self.assertEqual(t.event.payout_schedule, 'after_event')
+            self.assertEqual(
+                Payout.pay_scheduled(today + dt.timedelta(days=1)), [])
+
+            t.event.payout_schedule = 'twice_monthly'
+            t.event.save()
+            day1 = next_boundary(today)
+            payout, = Payout.pay_scheduled(day1)
+            payout = Payout(payout.id)
+            self.assertEqual(payout.amount, D('44.00'))
+            self.assertEqual(payout.state, 'done')
+            self.assertEqual(payout.iban, IBAN)
+            self.assertEqual(payout.payment.state, 'submitted')
+            self.assertEqual(payout.statement.state, 'final')
+            self.assertEqual(payout.statement.end_date,
+                day1 - dt.timedelta(days=1))
+            self.assertNotIn('4671', balances(company))
+            self.assertEqual(Payout.pay_scheduled(day1), [])
+
+            # the show: commission and levies are the producer's debt
+            recognize(first)
+            day2 = next_boundary(max(first.end.date(), day1))
+            self.assertEqual(Payout.pay_scheduled(day2), [])
+            owed = balances(company)['4671']
+            self.assertEqual(owed, D('9.64'))
+            # a later sale pays it back first
+            sell([(t.adult, second, 1)])
+            day3 = next_boundary(day2)
+            payout3, = Payout.pay_scheduled(day3)
+            payout3 = Payout(payout3.id)
+            self.assertEqual(payout3.amount, D('22.00') - owed)
+            statement = payout3.statement
+            self.assertEqual(statement.paid_out, D('44.00'))
+            self.assertEqual(statement.net_due,
+                sum((l.amount for l in statement.lines), D(0)))
+            self.assertNotIn('4671', balances(company))
+            self.assertTrue(moves_balance(company))
+
+
+def next_boundary(date):
+    "The first 1st or 16th of a month after date"
+    if date.day < 16:
+        return date.replace(day=16)
+    return (date.replace(day=1) + dt.timedelta(days=32)).replace(day=1)

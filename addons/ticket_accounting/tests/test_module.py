@@ -3,13 +3,14 @@ from guichet.ticket_event.tests.views import ListViewTestMixin
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 
+from .fec import FecTestMixin
 from .mandates import MandateTestMixin
 from .postings import PostingTestMixin
 from .properties import PropertyTestMixin
 
 
 class TicketAccountingTestCase(
-        PostingTestMixin, MandateTestMixin, PropertyTestMixin,
+        PostingTestMixin, MandateTestMixin, FecTestMixin, PropertyTestMixin,
         ListViewTestMixin, TranslationTestMixin, CompanyTestMixin,
         ModuleTestCase):
     "Test the ticket_accounting module"
