@@ -60,6 +60,14 @@ class Order(metaclass=PoolMeta):
         default.setdefault('accounting_postings', None)
         return super().copy(orders, default=default)
 
+    @property
+    def payable_amount(self):
+        """What payments must cover: the total less what credits paid (as
+        the shop has it), so that a payment of the rest pays the order and
+        books the credits spent"""
+        amount = getattr(self, 'amount_to_pay', None)
+        return super().payable_amount if amount is None else amount
+
     def accounting_components(self):
         """The parts of the order's total to book: per line, its amount
         excluding VAT then each of its taxes"""
