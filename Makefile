@@ -5,6 +5,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# test processes of `make test`, each with its own PostgreSQL (tools/runtests.py -j)
+TEST_JOBS ?= 2
 STAMP := $(VENV)/.guichet-installed
 SAO := sao/node_modules/tryton-sao
 DEMO_DB ?= guichet_demo
@@ -48,7 +50,7 @@ stop:
 	-$(PY) tools/pgctl.py stop
 
 test: build
-	$(PY) tools/runtests.py
+	$(PY) tools/runtests.py -j $(TEST_JOBS)
 
 bench: build
 	$(PY) bench/holds.py

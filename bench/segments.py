@@ -13,6 +13,7 @@ one line of 1 to 4 places each (3,000,000 tickets), marketing consents for
 Usage: .venv/bin/python bench/segments.py [--rebuild] [--customers N]
 """
 import argparse
+import os
 import datetime as dt
 import pathlib
 import random
@@ -224,6 +225,13 @@ def segments(pool, company):
         ], Segment
 
 
+def vacuum():
+    import psycopg
+    with psycopg.connect(pgctl.uri(DATABASE), autocommit=True) as conn:
+        conn.execute('VACUUM ANALYZE ticket_crm_purchase, ticket_crm_spend, '
+            'ticket_crm_party_stat')
+
+
 def measure():
     from trytond.pool import Pool
     from trytond.transaction import Transaction
@@ -238,18 +246,55 @@ def measure():
             "(SELECT count(*) FROM ticket_ticket)")
         parties, orders, tickets = cursor.fetchone()
         print(f"{parties:,} parties, {orders:,} orders, {tickets:,} tickets")
+        print("load average (1, 5, 15 min): %.2f %.2f %.2f"
+            % os.getloadavg())
         company, = Company.search([])
         with transaction.set_context(company=company.id):
-            timed("RFM scores (one INSERT ... SELECT with ntile)",
+            Stat = pool.get('ticket.crm.party.stat')
+            Order = pool.get('ticket.order')
+            _, rebuild = timed(
+                "customer summary: full rebuild (nightly, at install)",
+                Stat.rebuild)
+            cursor.execute("SELECT count(*) FROM ticket_crm_party_stat")
+            print(f"  {cursor.fetchone()[0]:,} customers summed up")
+            # Kept (the same rows each time) and vacuumed as autovacuum
+            # does, so that the segments read a summary as it is in use
+            transaction.commit()
+            vacuum()
+            timed("RFM scores, first time (INSERT ... SELECT with ntile)",
                 Score.compute, [company])
-            cursor.execute("SELECT count(*) FROM ticket_crm_rfm")
+            _, rfm = timed("RFM scores again (DELETE, INSERT ... SELECT)",
+                Score.compute, [company])
+            cursor.execute("SELECT count(*) FROM ticket_crm_party_score")
             print(f"  {cursor.fetchone()[0]:,} customers scored")
-            cursor.execute("ANALYZE ticket_crm_rfm")
+            print(f"{'RFM from scratch (summary rebuild + scores)':<58} "
+                f"{rebuild + rfm:7.2f} s")
+            cursor.execute("ANALYZE ticket_crm_party_score")
             definitions, Segment = segments(pool, company)
+            built = []
             for name, match, lines in definitions:
                 segment = Segment(company=company, match=match, lines=lines)
+                built.append(segment)
                 count, _ = timed(f"segment: {name}", segment.get_count)
                 print(f"  {count:,} members")
+            # A refund: the order is cancelled and its buyer summed up again
+            # of a member with 3 orders in the two years: the member leaves
+            spenders = built[3]
+            start, _ = spenders.lines[0]._bounds(company.id)
+            cursor.execute('''SELECT s."order" FROM ticket_crm_spend s
+                WHERE s.party = ANY(%s) AND s.paid_at >= %s
+                AND (SELECT count(*) FROM ticket_crm_spend x
+                    WHERE x.party = s.party AND x.paid_at >= %s) = 3
+                LIMIT 1''', (spenders.member_ids()[:1000], start, start))
+            order = Order(cursor.fetchone()[0])
+            before = spenders.get_count()
+            timed("refund of one order (state written, summary refreshed)",
+                Order.write, [order], {
+                    'state': 'cancelled', 'cancelled_at': order.paid_at})
+            print(f"  '3+ orders and 200+ EUR': {before:,} members before, "
+                f"{spenders.get_count():,} after")
+        print("load average (1, 5, 15 min): %.2f %.2f %.2f"
+            % os.getloadavg())
         transaction.rollback()
 
 

@@ -37,6 +37,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -76,10 +77,12 @@ class Server(GunicornServer, ShopServer):
             env = trytond_env()
             env['TRYTOND_DATABASE_NAMES'] = self.database
             with open(LOGS / f'worker-{self.database}.log', 'wb') as log:
+                # its own process group: trytond-worker forks its workers
                 self.worker = subprocess.Popen([
                         str(BIN / 'trytond-worker'), '-d', self.database,
                         '-n', '1'], env=env, stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT)
+                    stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
         finally:
             for name in ['TRYTOND_EMAIL__URI', 'TRYTOND_EMAIL__FROM',
                     'TRYTOND_QUEUE__WORKER']:
@@ -87,7 +90,8 @@ class Server(GunicornServer, ShopServer):
 
     def stop(self):
         if self.worker is not None and self.worker.poll() is None:
-            self.worker.terminate()
+            # the worker and the processes it forked
+            os.killpg(self.worker.pid, signal.SIGTERM)
             self.worker.wait(15)
         super().stop()
 
@@ -252,8 +256,13 @@ def run_pretix(peer):
         flush=True)
     try:
         subprocess.run(['bash', 'setup.sh'], cwd=peer, env=env, check=True)
+        before = os.getloadavg()
         code = subprocess.run([str(python), 'bench_orders.py', '--runs',
                 '1'], cwd=peer, env=env).returncode
+        after = os.getloadavg()
+        print("pretix: load average (1, 5, 15 min) before its run: "
+            + ", ".join(f"{v:.2f}" for v in before) + "; after: "
+            + ", ".join(f"{v:.2f}" for v in after), flush=True)
     finally:
         subprocess.run(['bash', 'stop.sh'], cwd=peer, env=env)
     if code:
@@ -321,8 +330,10 @@ def main():
         warm = server.ids['sessions']['small']
         rush(server, event, warm, shop['full'], shop['card'], 24,
             args.clients, first=100000)
+        load_before = os.getloadavg()
         elapsed, results = rush(server, event, session, shop['full'],
             shop['card'], args.buyers, args.clients)
+        load_after = os.getloadavg()
         capacity, sold, held = server.pool_of(session)
         paid = server.sql(
             "SELECT count(*) FROM ticket_order o "
@@ -344,6 +355,7 @@ def main():
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     ok = outcomes.get('paid', 0)
     refused = outcomes.get('sold_out', 0)
+    retries = sum(t.get('retries', 0) for _, t in results)
     print(f"shop rush: {args.places} places, {args.buyers} buyers, "
         f"{args.clients} at a time, gunicorn {args.workers} workers x "
         f"{args.threads} threads + 1 trytond-worker, {os.cpu_count()} "
@@ -360,7 +372,6 @@ def main():
                 f"{percentile(values, .5) * 1000:>8.1f} "
                 f"{percentile(values, .99) * 1000:>8.1f}")
     orders = [sum(t[n] for n in STEPS) for o, t in results if o == 'paid']
-    retries = sum(t.get('retries', 0) for _, t in results)
     order_p99 = percentile(orders, .99) * 1000 if orders else float('nan')
     if orders:
         print(f"{'order':>9} {len(orders):>6} "
@@ -371,6 +382,9 @@ def main():
         f"{queued} e-mails still queued at the end")
     print(f"cpu_calib before/after: {calib[0]:.3f} s / {calib[1]:.3f} s "
         "(the pretix harness's loop; lower is a faster host)")
+    print("load average (1, 5, 15 min) before the rush: "
+        + ", ".join(f"{v:.2f}" for v in load_before)
+        + "; after: " + ", ".join(f"{v:.2f}" for v in load_after))
     if pretix:
         print()
         print(f"pretix W2 ({pretix['file'].name}; {pretix['server']}): "

@@ -2,38 +2,18 @@
 served by trytond shows the ticketing menus, the calendar of sessions, the
 pools with their counts, an order with its tickets, and prints the PDF."""
 import datetime as dt
-import os
 import pathlib
-import unittest
 
-from tests.browser import browser_page, screenshot
-from tests.server import ApiServer
+from tests.browser import ServerTestCase, browser_page, screenshot
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAO = ROOT / 'sao' / 'node_modules' / 'tryton-sao'
 PASSWORD = 'backoffice-test-42'
 # Generous: the CI machine has 2 cores shared with the server and database
 TIMEOUT = 90_000
 
 
-class BackOfficeBrowserTest(unittest.TestCase):
+class BackOfficeBrowserTest(ServerTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        os.environ['TRYTOND_WEB__ROOT'] = str(SAO)
-        cls.server = ApiServer('test_backoffice_browser')
-        try:
-            cls.server.start()
-            cls.prepare()
-        except Exception:
-            cls.server.stop()
-            raise
-        finally:
-            del os.environ['TRYTOND_WEB__ROOT']
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+    database = 'test_backoffice_browser'
 
     @classmethod
     def prepare(cls):

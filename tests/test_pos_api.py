@@ -1,6 +1,7 @@
 """The box office API over real HTTP: login, cash session, sales with mixed
 payments, GA and seated, after-sale and closing, every reply checked
 against the served OpenAPI document, and refusals that change nothing."""
+import base64
 import unittest
 
 from tests.pos import POS, log_in, setup_pos
@@ -127,6 +128,10 @@ class PosApiTest(unittest.TestCase):
                             'amount': '20.00'}],
                     'seats': [{'session': open_session,
                             'seats': [1]}]}, 400),
+                ({'lines': [{'tariff': ids['tariffs']['adult'],
+                            'session': open_session, 'quantity': 1}],
+                    'payments': [{'method': self.method('cash'),
+                            'amount': '20.00'}], 'print': 'x'}, 400),
                 ]:
             with self.subTest(body=body):
                 self.call('POST', '/sales', body, status=status)
@@ -141,8 +146,17 @@ class PosApiTest(unittest.TestCase):
                     {'method': self.method('card'), 'amount': '20.00'},
                     {'method': self.method('cash'), 'amount': '30.00'}],
                 'buyer': {'name': "Jeanne Moreau",
-                    'email': 'jeanne@example.org'}}, status=201).json
+                    'email': 'jeanne@example.org'},
+                'print': 'thermal'}, status=201).json
         self.assertEqual(sale['order']['state'], 'paid')
+        # the tickets' PDF and the places left come with the sale
+        self.assertTrue(
+            base64.b64decode(sale['tickets_pdf']).startswith(b'%PDF'))
+        left = {s['id']: s['available'] for s in sale['sessions']}
+        self.assertEqual(list(left), [open_session])
+        self.assertEqual(left[open_session], [s['available'] for s in
+                self.call('GET', '/catalogue').json['sessions']
+                if s['id'] == open_session][0])
         self.assertEqual(sale['change'], '5.00')
         self.assertEqual(sale['operator'], "Camille Guichet")
         self.assertEqual(len(sale['order']['tickets']), 3)
@@ -219,15 +233,35 @@ class PosApiTest(unittest.TestCase):
         self.call('POST', f'/orders/{best["order"]["id"]}/refund',
             {'mode': 'other'}, status=400)
 
+        adult = [t for t in sale['order']['tickets']
+            if 'Adult' in (t['type'] or '')][-1]
+        before = self.snapshot()
+        self.call('POST', f'/tickets/{adult["id"]}/refund',
+            {'mode': 'other'}, status=400)
+        self.call('POST', '/tickets/999999/refund', {'mode': 'cash'},
+            status=404)
+        self.assertEqual(self.snapshot(), before)
+        one = self.call('POST', f'/tickets/{adult["id"]}/refund',
+            {'mode': 'cash'}, status=201).json
+        self.assertEqual(one['kind'], 'refund')
+        self.assertEqual(one['ticket'], adult['number'])
+        self.assertEqual(one['amount'], '-20.00')
+        self.assertEqual(one['order']['state'], 'paid')
+        self.assertEqual(one['order']['paid'], '25.00')
+        self.assertEqual({t['id']: t['state']
+                for t in one['order']['tickets']}[adult['id']], 'cancelled')
+        self.call('POST', f'/tickets/{adult["id"]}/refund',
+            {'mode': 'cash'}, status=409)
+
         state = self.call('GET', '/cash-session').json['session']
         expected = {e['name']: e['amount'] for e in state['expected']}
-        self.assertEqual(expected['Cash'], '110.00')
+        self.assertEqual(expected['Cash'], '90.00')
         self.assertEqual(expected['Card'], '35.00')
         self.assertEqual(expected['Cheque'], '60.00')
         self.call('POST', '/cash-session/close', {'counts': [
                     {'method': 999, 'amount': '1'}]}, status=400)
         closed = self.call('POST', '/cash-session/close', {'counts': [
-                    {'method': self.method('cash'), 'amount': '108.00'},
+                    {'method': self.method('cash'), 'amount': '88.00'},
                     {'method': self.method('card'), 'amount': '35.00'},
                     {'method': self.method('cheque'), 'amount': '60.00'},
                     ]}).json

@@ -4,9 +4,10 @@ trytond: a whole evening at the counter.
 The operator logs in, opens the cash session with a float, sells general
 admission by taps with a split payment (card and cash, change computed),
 prints the tickets, loses the network (the page refuses to sell, keeps the
-sale and recovers), sells seats picked on the map, refunds and exchanges at
-the after-sale screen, changes a holder and closes with a cash difference
-and its Z report. Screenshots go to tests/screenshots/pos_*.png.
+sale and recovers), sells seats picked on the map, changes a holder,
+refunds one ticket then the rest of the order, exchanges another order and
+closes with a cash difference and its Z report. Screenshots go to
+tests/screenshots/pos_*.png.
 """
 import time
 import unittest
@@ -105,6 +106,9 @@ class PosBrowserTest(unittest.TestCase):
         page.wait_for_selector('#done', state='visible')
         first = page.evaluate('document.body.dataset.lastOrder')
         self.assertTrue(first)
+        # the tickets' PDF came with the sale
+        self.assertEqual(
+            page.evaluate('document.body.dataset.ticketsReady'), 'yes')
         self.assertIn('5.00', self.text(page, '#done-change'))
         page.click('#print-tickets')
         self.wait_until(page,
@@ -179,6 +183,16 @@ class PosBrowserTest(unittest.TestCase):
         page.click('button.holder >> nth=0')
         expect(page.locator('#order-tickets')).to_contain_text(
             "Delphine Seyrig")
+        # one ticket refunded alone, then the rest of the order
+        page.click('button.refund-ticket[data-mode="cash"] >> nth=1')
+        expect(page.locator('#message')).to_contain_text('Refund')
+        expect(page.locator('#order-tickets li >> nth=1')).to_contain_text(
+            'cancelled')
+        expect(page.locator(
+                'button.refund-ticket[data-mode="cash"] >> nth=1'
+                )).to_be_disabled()
+        expect(page.locator('#order-title')).to_contain_text('paid')
+        screenshot(page, 'pos_refund_ticket')
         page.click('#refund-cash')
         expect(page.locator('#message')).to_contain_text('Refund')
         expect(page.locator('#order-title')).to_contain_text('cancelled')

@@ -8,17 +8,19 @@ tokens give away, and the login rate limit of trytond.
   tells nothing about that ticket (no holder, no number); a revoked key is
   refused;
 - hold tokens carry 192 random bits and unknown tokens are 404s;
-- trytond limits failed logins (429 after the allowed attempts).
+- trytond limits failed logins (429 after the allowed attempts);
+- a box office operator's session (the POS login) reads orders but no
+  accounting: no move, move line, account or ledger report of the company.
 
-What needs the shop, the POS and accounting (order tokens, promo code and
-order lookup rate limits, box-office operators and accounting) is listed in
-the README (Production ▸ Security).
+The shop's order tokens, promo code and order lookup rate limits and signed
+provider notifications are tested in tests/test_shop_http.py.
 """
 import json
 import re
 import unittest
 
 from tests.checkin import CHECKIN, auth, create_gate, sell_tickets
+from tests.pos import POS, log_in, setup_pos
 from tests.server import API, ApiServer, Client, OpenAPIChecker
 
 SERVER = None
@@ -202,6 +204,52 @@ class LoginRateLimitTestCase(unittest.TestCase):
         self.assertTrue(re.fullmatch(r'(429)+', ''.join(
                     str(s) for s in statuses[first:])), statuses)
 
+
+class BoxOfficeOperatorTestCase(unittest.TestCase):
+    "A box office operator sells; the company's books are not theirs"
+
+    # the accounting a cashier must not read: Tryton model and fields (the
+    # chart of accounts itself is readable by every user, its amounts not)
+    ACCOUNTING = [
+        ('account.move', ['id']),
+        ('account.move.line', ['id']),
+        ('account.move.reconciliation', ['id']),
+        ('account.general_ledger.account', ['id']),
+        ('account.account', ['balance']),
+        ('account.account', ['debit']),
+        ('account.account', ['credit']),
+        ]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ids = setup_pos(SERVER, login='cashier')
+        cls.auth = log_in(SERVER.client, login='cashier')
+
+    def rpc(self, method, *params):
+        body = {'id': 1, 'method': method, 'params': list(params) + [{}]}
+        return SERVER.client.request('POST', '/rpc/', data=json.dumps(
+                body).encode(), headers=dict(self.auth,
+                **{'Content-Type': 'application/json'}), check=False)
+
+    def test_session_works_at_the_point(self):
+        reply = SERVER.client.request('GET',
+            f'{POS}/points/{self.ids["point"]}/cash-session',
+            headers=self.auth, check=False)
+        self.assertEqual(reply.status, 200, reply)
+        reply = self.rpc('model.ticket.order.search', [], 0, 5, None)
+        self.assertEqual(reply.status, 200, reply)
+        self.assertIsInstance(reply.json.get('result'), list, reply.json)
+
+    def test_no_accounting(self):
+        for model, fields in self.ACCOUNTING:
+            with self.subTest(model=model, fields=fields):
+                reply = self.rpc(f'model.{model}.search_read',
+                    [], 0, 5, None, fields)
+                self.assertEqual(reply.status, 200, reply)
+                self.assertNotIn('result', reply.json, reply)
+                kind, (message, *_) = reply.json['error']
+                self.assertEqual(kind, 'UserError', reply)
+                self.assertIn('You are not allowed to access', message)
 
 if __name__ == '__main__':
     unittest.main()

@@ -10,21 +10,15 @@ the server records them and resolves the conflict as already_used. Then a
 fake camera shows a QR code that the page decodes; the page speaks French;
 and the back office's dashboard counts what the gates admitted.
 """
-import contextlib
 import datetime as dt
 import os
-import pathlib
 import tempfile
 import time
-import unittest
 import urllib.parse
 
-from tests.browser import ARGS, CHROMIUM, screenshot
+from tests.browser import ServerTestCase, browser_page, screenshot
 from tests.checkin import CHECKIN, auth, create_gate, sell_tickets
-from tests.server import ApiServer
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAO = ROOT / 'sao' / 'node_modules' / 'tryton-sao'
 PASSWORD = 'scanner-test-42'
 # Generous: the CI machine has 2 cores shared with the server and database
 TIMEOUT = 60_000
@@ -52,41 +46,12 @@ def qr_video(text, path, width=640, height=480):
             video.write(b'FRAME\n' + frame.tobytes() + chroma + chroma)
 
 
-@contextlib.contextmanager
-def chromium(extra_args=(), **options):
-    """Yield a new page of a fresh headless Chromium with extra flags (the
-    fake camera); page.errors collects the page's errors"""
-    from playwright.sync_api import sync_playwright
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True,
-            args=ARGS + list(extra_args), **options)
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.errors = []
-            page.on('pageerror', lambda error: page.errors.append(str(error)))
-            page.on('console', lambda message: page.errors.append(
-                    message.text) if message.type == 'error' else None)
-            yield page
-        finally:
-            context.close()
-
-
-class ScannerBrowserTest(unittest.TestCase):
+class ScannerBrowserTest(ServerTestCase):
+    database = 'test_scanner_browser'
 
     @classmethod
     def setUpClass(cls):
-        os.environ['TRYTOND_WEB__ROOT'] = str(SAO)
-        cls.server = ApiServer('test_scanner_browser')
-        try:
-            cls.server.start()
-            cls.prepare()
-        except Exception:
-            cls.server.stop()
-            raise
-        finally:
-            del os.environ['TRYTOND_WEB__ROOT']
-        cls.addClassCleanup(cls.server.stop)
+        super().setUpClass()
         cls.video = tempfile.NamedTemporaryFile(suffix='.y4m', delete=False)
         cls.video.close()
         cls.addClassCleanup(os.unlink, cls.video.name)
@@ -126,8 +91,7 @@ class ScannerBrowserTest(unittest.TestCase):
     def run_page(self, check, name, **options):
         "Run check(page) in a new browser; screenshot and errors on failure"
         options.setdefault('viewport', PHONE)
-        extra = options.pop('extra_args', ())
-        with chromium(extra, **options) as page:
+        with browser_page(**options) as page:
             try:
                 check(page)
             except Exception as exception:

@@ -142,6 +142,28 @@ class CatalogueTest(ShopTestCase):
             page.text)
         self.assertEqual(browser.get('/event/999999').status, 404)
 
+    def test_event_page_shared_with_own_csrf_token(self):
+        """The event page is built once for all buyers (cached for a moment
+        per process): each still gets the CSRF token of its own cookie
+        (a session sold out shows at once: WaitingListTest)"""
+        first, second = Browser(self.server), Browser(self.server)
+        one = first.get(f'/event/{self.main}')
+        two = second.get(f'/event/{self.main}')
+        self.assertEqual((one.status, two.status), (200, 200))
+        self.assertTrue(one.csrf and two.csrf)
+        self.assertNotEqual(one.csrf, two.csrf)
+        self.assertEqual(one.text.replace(one.csrf, ''),
+            two.text.replace(two.csrf, ''))
+        # a token is good for its own cookie only
+        page = second.post('/cart', {'event': self.main,
+                'session': self.small, f'q-{self.shop["full"]}': 1,
+                'csrf_token': one.csrf})
+        self.assertEqual(page.status, 403, page)
+        page = first.add(self.small, {self.shop['full']: 1},
+            event=self.main)
+        self.assertEqual(page.status, 303, page)
+        first.post('/cart/remove', {'hold': 'all'})
+
     def test_private_event_by_link_only(self):
         browser = Browser(self.server)
         private = self.ids['events']['private']
@@ -438,6 +460,37 @@ class CheckoutTest(ShopTestCase):
         self.assertEqual(page.status, 303)
         self.assertEqual(len(self.server.payments(order_id)), 1)
 
+    def test_busy_page_changes_nothing(self):
+        """A payment that cannot lock its order (another transaction holds
+        it) is answered 503 with Retry-After and a page saying to try again;
+        nothing was recorded and the same payment then goes through"""
+        import psycopg
+        from tests.server import pgctl
+        browser = Browser(self.server)
+        page = self.buy(browser)
+        token = page.location.split('/order/')[1].split('/')[0]
+        pay_page = browser.get(page.location.split('/ticket/shop', 1)[1])
+        form = dict(re.findall(
+                r'name="(reference|amount|signature)" value="([^"]*)"',
+                pay_page.text))
+        (order_id,), = self.server.sql(
+            'SELECT id FROM ticket_order WHERE shop_token = %s', (token,))
+        with psycopg.connect(pgctl.uri(self.server.database)) as other:
+            other.execute('SELECT id FROM ticket_order WHERE id = %s '
+                'FOR UPDATE', (order_id,))
+            page = browser.post(f'/order/{token}/pay/test',
+                dict(form, action='pay'))
+            other.rollback()
+        self.assertEqual(page.status, 503, page)
+        self.assertEqual(page.headers.get('retry-after'), '1')
+        self.assertIn('text/html', page.headers['content-type'])
+        self.assertIn('Please try again in a moment', page.text)
+        self.assertEqual(self.server.payments(order_id), [])
+        page = browser.post(f'/order/{token}/pay/test',
+            dict(form, action='pay'))
+        self.assertEqual(page.status, 303, page)
+        self.assertEqual(len(self.server.payments(order_id)), 1)
+
     def test_forged_notification_refused(self):
         browser = Browser(self.server)
         page = self.buy(browser)
@@ -521,6 +574,27 @@ class ManageTest(ShopTestCase):
         self.assertEqual(browser.get('/order/1').status, 404)
         self.assertEqual(browser.get('/order/' + 'A' * 32
                 + '/tickets.pdf').status, 404)
+        # a real token: 192 random bits; its neighbours and the order's
+        # number or id lead nowhere
+        tokens = []
+        for _ in range(3):
+            page = self.buy(Browser(self.server),
+                {self.shop['full']: 1})
+            tokens.append(page.location.split('/order/')[1].split('/')[0])
+        for token in tokens:
+            self.assertRegex(token, r'^[A-Za-z0-9_-]{32}$')
+        self.assertEqual(len(set(tokens)), len(tokens))
+        token = tokens[0]
+        number, id_ = self.server.sql('SELECT number, id FROM ticket_order '
+            'WHERE shop_token = %s', (token,))[0]
+        self.assertEqual(browser.get(f'/order/{token}').status, 200)
+        for guess in [token[:-1] + ('A' if token[-1] != 'A' else 'B'),
+                token.lower(), token.upper(), token[1:] + token[0],
+                number, str(id_)]:
+            if guess == token:
+                continue
+            with self.subTest(guess=guess):
+                self.assertEqual(browser.get(f'/order/{guess}').status, 404)
 
     def test_downloads(self):
         browser = Browser(self.server)

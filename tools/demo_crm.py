@@ -37,6 +37,14 @@ def _create_crm(pool, company, rng, Segment):
         if rng.random() < 0.3:
             Consent.record_consent(party, 'newsletter', True, 'shop')
     Score.compute([company])
+    try:
+        Purpose = pool.get('ticket.shop.consent.purpose')
+    except KeyError:
+        pass
+    else:
+        # The shop's newsletter checkbox goes to the consent register
+        purposes = Purpose.search([('name', 'ilike', '%lettre%')])
+        Purpose.write(purposes, {'crm_purpose': 'newsletter'})
     jazz, = Tag.search([('name', '=', 'Jazz')])
     theatre, = Tag.search([('name', '=', 'Théâtre')])
     Segment.create([{

@@ -11,6 +11,7 @@ from sql import Literal
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
@@ -63,6 +64,13 @@ class Consent(ModelSQL, ModelView):
         cls._sql_indexes.add(Index(
                 t, (t.party, Index.Equality()), (t.purpose, Index.Equality()),
                 (t.date, Index.Range(order='DESC'))))
+        # The latest answers of a company for a purpose (segments, lists)
+        cls._sql_indexes.add(Index(
+                t, (t.company, Index.Equality()),
+                (t.purpose, Index.Equality()), (t.party, Index.Range()),
+                (t.date, Index.Range(order='DESC')),
+                (t.id, Index.Range(order='DESC')),
+                include=[t.given]))
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
@@ -91,6 +99,20 @@ class Consent(ModelSQL, ModelView):
             mode, consents, values=values, external=external)
         if mode in {'write', 'delete'} and external:
             raise ConsentError(gettext('ticket_crm.msg_consent_readonly'))
+
+    @classmethod
+    def create(cls, vlist):
+        consents = super().create(vlist)
+        # A consent makes its party a customer of the company
+        Pool().get('ticket.crm.party.stat').refresh(
+            parties=[c.party for c in consents])
+        return consents
+
+    @classmethod
+    def delete(cls, consents):
+        parties = [c.party for c in consents]
+        super().delete(consents)
+        Pool().get('ticket.crm.party.stat').refresh(parties=parties)
 
     @classmethod
     def record_consent(cls, party, purpose, given, source, date=None,

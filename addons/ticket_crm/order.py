@@ -1,5 +1,14 @@
+"""Keep the customer summary (stat.py) in step with the orders, their lines
+and the admissions of their passes."""
 from trytond.model import Index
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
+
+# The order fields that change what a customer bought
+WATCHED = {'state', 'party', 'paid_at', 'company'}
+
+
+def _stat():
+    return Pool().get('ticket.crm.party.stat')
 
 
 class Order(metaclass=PoolMeta):
@@ -13,3 +22,89 @@ class Order(metaclass=PoolMeta):
                 Index(t, (t.party, Index.Range()),
                     (t.state, Index.Equality(cardinality='low'))),
                 })
+
+    @classmethod
+    def create(cls, vlist):
+        orders = super().create(vlist)
+        # A new order is usually not paid: its buyer only becomes a customer
+        _stat().add_customers(
+            [(o.party.id, o.company.id) for o in orders if o.party])
+        _stat().refresh(orders=[o for o in orders
+                if o.party and o.state == 'paid'])
+        return orders
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        changed, paid = [], []
+        for records, values in zip(actions, actions):
+            watched = WATCHED & set(values)
+            if not watched:
+                continue
+            for order in records:
+                if (watched == {'state'} and values['state'] == 'paid'
+                        and order.state != 'paid'):
+                    # The payment (Workflow transition): added to the sums
+                    paid.append(order)
+                elif (order.state == 'paid' or values.get('state') == 'paid'
+                        or {'party', 'company'} & watched):
+                    # Only paid orders have detail rows; the buyer or the
+                    # company of any order makes a customer
+                    changed.append(order)
+        if changed:
+            # The buyers before the change (those of unpaid orders are not
+            # in the detail rows)
+            parties = [o.party for o in changed if o.party]
+        super().write(*args)
+        if paid:
+            _stat().add_paid(paid)
+        if changed:
+            _stat().refresh(orders=changed, parties=parties)
+
+    @classmethod
+    def delete(cls, orders):
+        parties = [o.party for o in orders if o.party]
+        super().delete(orders)
+        _stat().refresh(parties=parties)
+
+
+class _RefreshPaidOrders:
+    "Refresh the paid orders of the records created, changed or deleted"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        records = super().create(vlist)
+        _stat().refresh(orders=_stat().orders_of(cls.__name__, records))
+        return records
+
+    _crm_watched = set()
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        records = [r for records, values in zip(actions, actions)
+            if cls._crm_watched & set(values) for r in records]
+        if not records:
+            return super().write(*args)
+        before = _stat().orders_of(cls.__name__, records)
+        super().write(*args)
+        _stat().refresh(orders=before + _stat().orders_of(
+                cls.__name__, records))
+
+    @classmethod
+    def delete(cls, records):
+        orders = _stat().orders_of(cls.__name__, records)
+        super().delete(records)
+        _stat().refresh(orders=orders)
+
+
+class OrderLine(_RefreshPaidOrders, metaclass=PoolMeta):
+    __name__ = 'ticket.order.line'
+    _crm_watched = {'order', 'session', 'tariff', 'quantity', 'unit_price',
+        'total_amount'}
+
+
+class Admission(_RefreshPaidOrders, metaclass=PoolMeta):
+    __name__ = 'ticket.ticket.admission'
+    _crm_watched = {'ticket', 'session'}

@@ -333,4 +333,8 @@ class PartyReplace(metaclass=PoolMeta):
                 missing.append({'party': destination.id, 'type': 'email',
                         'value': mechanism.value})
         ContactMechanism.create(missing)
-        return super().transition_replace()
+        result = super().transition_replace()
+        # The orders and consents moved by SQL: sum both customers up again
+        pool.get('ticket.crm.party.stat').refresh(
+            parties=[source, destination])
+        return result

@@ -1,15 +1,13 @@
 """RFM scores: recency, frequency and monetary quintiles of the buyers.
 
-``Score.compute`` replaces a company's scores with one set-based statement
-(window functions ``ntile(5)``): no row goes through Python. 5 is the best
-quintile: the most recent, most frequent, biggest spenders. The nightly
-cron and the "Compute Scores" button call it."""
-from sql import Cast, Literal, Null, Window
-from sql.aggregate import Count, Max, Sum
-from sql.conditionals import Coalesce
-from sql.functions import CurrentTimestamp, DatePart, Ntile
-
-from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+``Score.compute`` replaces a company's scores with one INSERT ... SELECT
+over the customer summary (``ticket.crm.party.stat``, stat.py) using the
+window function ``ntile(5)``: no row goes through Python. The scores are
+stored in a narrow table without foreign keys (``ticket.crm.party.score``)
+that ``ticket.crm.rfm`` shows. 5 is the best quintile: the most
+recent, most frequent, biggest spenders. The "Compute Scores" button calls
+it; the nightly cron rebuilds the summary first."""
+from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -50,16 +48,25 @@ class Score(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('party_company_unique', Unique(t, t.company, t.party),
-                'ticket_crm.msg_rfm_unique'),
-            ]
-        cls._sql_indexes.add(
-            Index(t, (t.company, Index.Equality()), (t.r, Index.Range()),
-                (t.f, Index.Range()), (t.m, Index.Range())))
         cls._order = [
             ('r', 'DESC'), ('f', 'DESC'), ('m', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # The scores were stored in their own table before the summary
+        Transaction().connection.cursor().execute(
+            'DROP TABLE IF EXISTS ticket_crm_rfm')
+
+    @classmethod
+    def table_query(cls):
+        "The scores stored by compute"
+        Score = Pool().get('ticket.crm.party.score')
+        score = Score.__table__()
+        return score.select(score.id, score.create_uid, score.create_date,
+            score.write_uid, score.write_date, score.party, score.company,
+            score.last_purchase, score.recency, score.frequency,
+            score.monetary, score.r, score.f, score.m, score.computed_at)
 
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
@@ -73,72 +80,40 @@ class Score(ModelSQL, ModelView):
 
     @classmethod
     def compute(cls, companies=None):
-        """Replace the scores of companies (all by default) from their paid
-        orders, in one statement per company"""
+        """Replace the scores of companies (all by default) from the
+        customer summary, in one INSERT ... SELECT per company"""
         pool = Pool()
         Company = pool.get('company.company')
         if companies is None:
             companies = Company.search([])
         cursor = Transaction().connection.cursor()
-        table = cls.__table__()
-        at = now()
         for company in companies:
-            stats = cls._stats(company)
-            cursor.execute(*table.delete(where=table.company == company.id))
-            cursor.execute(*table.insert(
-                    [table.create_uid, table.create_date, table.party,
-                        table.company, table.last_purchase, table.recency,
-                        table.frequency, table.monetary, table.r, table.f,
-                        table.m, table.computed_at],
-                    stats.select(
-                        Cast(Literal(Transaction().user), 'INTEGER'),
-                        CurrentTimestamp(),
-                        stats.party, Cast(Literal(company.id), 'INTEGER'),
-                        stats.last,
-                        DatePart('day',
-                            Cast(Literal(at), 'TIMESTAMP') - stats.last),
-                        stats.frequency, stats.monetary,
-                        Ntile(5, window=Window([],
-                                order_by=[stats.last.asc])),
-                        Ntile(5, window=Window([],
-                                order_by=[stats.frequency.asc,
-                                    stats.monetary.asc])),
-                        Ntile(5, window=Window([],
-                                order_by=[stats.monetary.asc])),
-                        Cast(Literal(at), 'TIMESTAMP'))))
+            params = {'company': company.id, 'at': now(),
+                'user': Transaction().user}
+            cursor.execute('DELETE FROM ticket_crm_party_score '
+                'WHERE company = %(company)s', params)
+            cursor.execute(cls._COMPUTE, params)
         Transaction().counter += 1
 
-    @classmethod
-    def _stats(cls, company):
-        """Per buyer of company: last (purchase), frequency (paid orders)
-        and monetary (their amount), each aggregated once per party"""
-        pool = Pool()
-        Order = pool.get('ticket.order')
-        Line = pool.get('ticket.order.line')
-        order, order2 = Order.__table__(), Order.__table__()
-        line = Line.__table__()
-
-        def paid(table):
-            return ((table.state == 'paid') & (table.party != Null)
-                & (table.company == company.id))
-        counts = order.select(order.party.as_('party'),
-            Max(order.paid_at).as_('last'),
-            Count().as_('frequency'),
-            where=paid(order), group_by=[order.party])
-        amounts = order2.join(line, condition=line.order == order2.id
-            ).select(order2.party.as_('party'),
-            Sum(Coalesce(line.total_amount,
-                    line.unit_price * line.quantity)).as_('monetary'),
-            where=paid(order2), group_by=[order2.party])
-        return counts.join(amounts, 'LEFT',
-            condition=amounts.party == counts.party).select(
-            counts.party.as_('party'), counts.last.as_('last'),
-            counts.frequency.as_('frequency'),
-            Coalesce(amounts.monetary, Literal(0)).as_('monetary'))
+    _COMPUTE = '''
+        INSERT INTO ticket_crm_party_score (create_uid, create_date, party,
+            company, last_purchase, recency, frequency, monetary, r, f, m,
+            computed_at)
+        SELECT %(user)s, CURRENT_TIMESTAMP, party, company, last_purchase,
+            date_part('day', %(at)s::TIMESTAMP - last_purchase),
+            orders, amount,
+            ntile(5) OVER (ORDER BY last_purchase),
+            ntile(5) OVER (ORDER BY orders, amount),
+            ntile(5) OVER (ORDER BY amount),
+            %(at)s
+        FROM ticket_crm_party_stat
+        WHERE company = %(company)s AND orders > 0'''
 
     @classmethod
     def compute_all(cls):
-        "Compute the scores of every company (cron)"
+        """Rebuild the customer summary and compute the scores of every
+        company (nightly cron)"""
+        Pool().get('ticket.crm.party.stat').rebuild()
         cls.compute()
 
 

@@ -3,16 +3,17 @@
 A segment is a list of filter lines combined with "all" (and) or "any"
 (or); a line may be negated, and a line "member of segment" nests another
 segment, so that (A and B) or C can be written. Each line compiles to one
-SQL query of party ids (``SegmentLine.query``) over the customer history
-(``ticket.crm.history``), the RFM scores, the passes, the addresses and the
-consent register; the segment is one query (``Segment.query``) that the
+condition on a customer's summary row (``SegmentLine.condition``): a
+column of the summary itself or an EXISTS over the sessions bought and the
+paid orders (stat.py), the attendances (``ticket.crm.history``), the RFM
+scores, the passes, the addresses and the consent register; the segment is
+one query over the summary (``Segment.query``) that the
 live count, the members list, the exports, the mailing lists and the
 marketing scenarios all use."""
 import datetime as dt
 
 from sql import Literal, Null
 from sql.aggregate import Count, Sum
-from sql.conditionals import Coalesce
 from sql.operators import Exists, Like
 
 from trytond.i18n import gettext
@@ -118,31 +119,41 @@ class Segment(DeactivableMixin, ModelSQL, ModelView):
         return cursor.fetchone()[0]
 
     def query(self, _seen=None):
-        "The members of the segment as a query: column id (party)"
+        """The members of the segment as a query: column id (party).
+
+        The customers of the company are the rows of its customer summary
+        (``ticket.crm.party.stat``) whose party is active; each line is a
+        condition on that row."""
         pool = Pool()
         Party = pool.get('party.party')
-        Order = pool.get('ticket.order')
-        Consent = pool.get('ticket.crm.consent')
+        Stat = pool.get('ticket.crm.party.stat')
+        SegmentLine = pool.get('ticket.crm.segment.line')
         party = Party.__table__()
-        order = Order.__table__()
-        consent = Consent.__table__()
+        stat = Stat.__table__()
         seen = (_seen or set()) | ({self.id} if self.id else set())
         company = self.company.id
         conditions = []
-        for line in (self.lines or []):
-            if not line.complete:
-                continue
-            sub = line.query(company, seen)
-            member = Exists(sub.select(sub.party,
-                    where=sub.party == party.id))
-            conditions.append(~member if line.negate else member)
-        customer = (Exists(order.select(order.id,
-                    where=(order.party == party.id)
-                    & (order.company == company)))
-            | Exists(consent.select(consent.id,
-                    where=(consent.party == party.id)
-                    & (consent.company == company))))
-        where = (party.active == Literal(True)) & customer
+        lines = [l for l in (self.lines or []) if l.complete]
+        for line in lines:
+            line._fill()
+        if self.match != 'any':
+            # The order count and amount lines of the same dates: one sum
+            merged = {}
+            for line in lines:
+                if (line.kind in {'orders', 'amount'} and not line.negate
+                        and (line.date_from or line.date_to)):
+                    merged.setdefault(
+                        (line.date_from, line.date_to), []).append(line)
+            for group in merged.values():
+                if len(group) > 1:
+                    conditions.append(
+                        SegmentLine.spending(group, stat, company))
+                    lines = [l for l in lines
+                        if not any(l is g for g in group)]
+        for line in lines:
+            condition = line.condition(stat, company, seen)
+            conditions.append(~condition if line.negate else condition)
+        where = (stat.company == company) & (party.active == Literal(True))
         if conditions:
             combined = conditions[0]
             for condition in conditions[1:]:
@@ -151,7 +162,8 @@ class Segment(DeactivableMixin, ModelSQL, ModelView):
                 else:
                     combined &= condition
             where &= combined
-        return party.select(party.id.as_('id'), where=where)
+        return stat.join(party, condition=party.id == stat.party).select(
+            stat.party.as_('id'), where=where)
 
     def member_ids(self):
         cursor = Transaction().connection.cursor()
@@ -335,15 +347,40 @@ class SegmentLine(sequence_ordered(), ModelSQL, ModelView):
         except AttributeError:
             return False
 
-    def query(self, company, seen=frozenset()):
-        "The parties matching the line as a query: column party"
+    def _fill(self):
         for name in LINE_FIELDS:
             # an unsaved line edited in the form may lack some values
             try:
                 getattr(self, name)
             except AttributeError:
                 setattr(self, name, None)
+
+    def query(self, company, seen=frozenset()):
+        "The parties matching the line as a query: column party"
+        self._fill()
         return getattr(self, f'_query_{self.kind}')(company, seen)
+
+    def condition(self, stat, company, seen=frozenset()):
+        """The condition on the customer summary row stat (of company) of
+        the members of the line"""
+        self._fill()
+        method = getattr(self, f'_condition_{self.kind}', None)
+        if method is not None:
+            condition = method(stat)
+            if condition is not None:
+                return condition
+        sub = self.query(company, seen)
+        return Exists(sub.select(sub.party, where=sub.party == stat.party))
+
+    def _condition_orders(self, stat):
+        if not self.date_from and not self.date_to:
+            return (stat.orders > 0) & self._range(
+                stat.orders, self.minimum, self.maximum)
+
+    def _condition_amount(self, stat):
+        if not self.date_from and not self.date_to:
+            return (stat.orders > 0) & self._range(
+                stat.amount, self.amount_minimum, self.amount_maximum)
 
     def _bounds(self, company):
         "The UTC datetimes of date_from (inclusive) and date_to (exclusive)"
@@ -367,8 +404,8 @@ class SegmentLine(sequence_ordered(), ModelSQL, ModelView):
             condition &= column < end
         return condition
 
-    def _event_filters(self, session, event, from_):
-        "Join the event's tags when needed and return (from_, condition)"
+    def _event_filters(self, session, event):
+        "The condition on session and its event of the line's filters"
         pool = Pool()
         EventTag = pool.get('ticket.event-ticket.event.tag')
         condition = Literal(True)
@@ -387,27 +424,34 @@ class SegmentLine(sequence_ordered(), ModelSQL, ModelView):
         return condition
 
     def _query_purchase(self, company, seen):
+        "From the sessions bought (``ticket.crm.purchase``)"
         pool = Pool()
-        History = pool.get('ticket.crm.history')
+        Purchase = pool.get('ticket.crm.purchase')
         Session = pool.get('ticket.session')
         Event = pool.get('ticket.event')
         Tariff = pool.get('ticket.tariff')
-        bought = History.sessions(company)
-        session, event = Session.__table__(), Event.__table__()
-        from_ = bought.join(session, condition=session.id == bought.session
-            ).join(event, condition=event.id == session.event)
-        condition = self._event_filters(session, event, from_)
+        bought = Purchase.__table__()
+        start, end = self._bounds(company)
+        condition = bought.company == company
+        if (self.session or self.event or self.venue or self.tag
+                or self.date_basis == 'session' and (start or end)):
+            # The few sessions matching, then their purchases by index
+            session, event = Session.__table__(), Event.__table__()
+            where = self._event_filters(session, event)
+            if self.date_basis == 'session':
+                where &= self._between(session.start, start, end)
+            condition &= bought.session.in_(session.join(
+                    event, condition=event.id == session.event).select(
+                    session.id, where=where))
         if self.tariff:
             condition &= bought.tariff == self.tariff.id
         if self.category:
             tariff = Tariff.__table__()
             condition &= bought.tariff.in_(tariff.select(tariff.id,
                     where=tariff.category == self.category.id))
-        start, end = self._bounds(company)
-        date = (session.start if self.date_basis == 'session'
-            else bought.paid_at)
-        condition &= self._between(date, start, end)
-        return from_.select(bought.party.as_('party'), where=condition)
+        if self.date_basis != 'session':
+            condition &= self._between(bought.paid_at, start, end)
+        return bought.select(bought.party.as_('party'), where=condition)
 
     def _query_attendance(self, company, seen):
         pool = Pool()
@@ -419,20 +463,19 @@ class SegmentLine(sequence_ordered(), ModelSQL, ModelView):
         from_ = attended.join(session,
             condition=session.id == attended.session
             ).join(event, condition=event.id == session.event)
-        condition = self._event_filters(session, event, from_)
+        condition = self._event_filters(session, event)
         start, end = self._bounds(company)
         condition &= self._between(session.start, start, end)
         return from_.select(attended.party.as_('party'), where=condition)
 
-    def _paid_orders(self, company):
+    def _spends(self, company):
         "The paid orders of company with a buyer, between the line's dates"
-        Order = Pool().get('ticket.order')
-        order = Order.__table__()
+        Spend = Pool().get('ticket.crm.spend')
+        spend = Spend.__table__()
         start, end = self._bounds(company)
-        where = ((order.state == 'paid') & (order.party != Null)
-            & (order.company == company)
-            & self._between(order.paid_at, start, end))
-        return order, where
+        where = ((spend.company == company)
+            & self._between(spend.paid_at, start, end))
+        return spend, where
 
     @staticmethod
     def _range(aggregate, minimum, maximum):
@@ -443,25 +486,40 @@ class SegmentLine(sequence_ordered(), ModelSQL, ModelView):
             having &= aggregate <= maximum
         return having
 
+    @classmethod
+    def spending(cls, lines, stat, company):
+        """The condition of order count and amount lines between the same
+        dates, summed in one query"""
+        first = lines[0]
+        first._fill()
+        spend, where = first._spends(company)
+        having = Literal(True)
+        for line in lines:
+            line._fill()
+            if line.kind == 'orders':
+                having &= cls._range(Count(), line.minimum, line.maximum)
+            else:
+                having &= cls._range(Sum(spend.amount),
+                    line.amount_minimum, line.amount_maximum)
+        sub = spend.select(spend.party.as_('party'), where=where,
+            group_by=[spend.party], having=having)
+        return Exists(sub.select(sub.party, where=sub.party == stat.party))
+
     def _query_orders(self, company, seen):
-        order, where = self._paid_orders(company)
-        return order.select(order.party.as_('party'), where=where,
-            group_by=[order.party],
+        spend, where = self._spends(company)
+        return spend.select(spend.party.as_('party'), where=where,
+            group_by=[spend.party],
             having=self._range(Count(), self.minimum, self.maximum))
 
     def _query_amount(self, company, seen):
-        Line = Pool().get('ticket.order.line')
-        order, where = self._paid_orders(company)
-        line = Line.__table__()
-        amount = Sum(Coalesce(line.total_amount,
-                line.unit_price * line.quantity))
-        return order.join(line, condition=line.order == order.id).select(
-            order.party.as_('party'), where=where, group_by=[order.party],
-            having=self._range(
-                amount, self.amount_minimum, self.amount_maximum))
+        spend, where = self._spends(company)
+        return spend.select(
+            spend.party.as_('party'), where=where, group_by=[spend.party],
+            having=self._range(Sum(spend.amount),
+                self.amount_minimum, self.amount_maximum))
 
     def _query_rfm(self, company, seen):
-        Score = Pool().get('ticket.crm.rfm')
+        Score = Pool().get('ticket.crm.party.score')
         score = Score.__table__()
         condition = score.company == company
         for name in ['r', 'f', 'm']:

@@ -220,9 +220,12 @@ class Order(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Allocation = pool.get('ticket.allocation')
         Ticket = pool.get('ticket.ticket')
-        Allocation.sell([a for o in orders for a in o.allocations])
+        allocations = [a for o in orders for a in o.allocations]
         Ticket.issue([l for o in orders for l in o.lines])
         cls.write(orders, {'paid_at': now(), 'reserved_until': None})
+        # Last: the UPDATE of the pools locks their rows until the commit,
+        # and every sale of the session waits for them.
+        Allocation.sell(allocations)
 
     @classmethod
     @ModelView.button

@@ -23,8 +23,9 @@ from functools import wraps
 
 from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
-from sql import For
+from sql import For, Literal, Table
 
 from trytond import backend
 from trytond.config import config
@@ -34,6 +35,7 @@ from trytond.pool import Pool
 from trytond.protocols.wrappers import HTTPStatus, Response, exceptions
 from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
+from werkzeug.routing import PathConverter
 
 from . import openapi
 from .common import UTC, to_local
@@ -189,16 +191,31 @@ def run_in_transaction(func, request, pool, kwargs, readonly, read_committed):
 
 
 LOCK_EXTRAS = ('_lock_tables', '_lock_records')
+# How long a route waits for a lock held by another transaction (seconds)
+# before it is tried again (and answered busy after the last try)
+LOCK_TIMEOUT = 10
 
 
 def take_locks(transaction, locks):
-    "Take the locks Transaction.start would have taken (NOWAIT)"
-    database, connection = transaction.database, transaction.connection
+    """Take the locks Transaction.start would have taken, waiting for them
+    (up to LOCK_TIMEOUT, for the transaction's statements) rather than
+    failing at once: taken first thing, before any other lock of the
+    transaction, they cannot deadlock, and a payment notified three times
+    at once then records one payment and answers the others with it"""
+    if not locks:
+        return
+    connection = transaction.connection
+    cursor = connection.cursor()
+    cursor.execute('SELECT set_config(\'lock_timeout\', %s, true)',
+        (f'{int(LOCK_TIMEOUT * 1000)}ms',))
     for table in locks.get('_lock_tables', []):
-        database.lock(connection, table)
+        cursor.execute(SQL('LOCK {} IN EXCLUSIVE MODE').format(
+                Identifier(table)))
         transaction._locked_tables.add(table)
     for table, ids in locks.get('_lock_records', {}).items():
-        database.lock_records(connection, table, ids)
+        sql_table = Table(table)
+        cursor.execute(*sql_table.select(Literal(1),
+                where=sql_table.id.in_(list(ids)), for_=For('UPDATE')))
         transaction._locked_records[table].update(ids)
 
 
@@ -528,7 +545,15 @@ def openapi_document(request, database_name):
         openapi.document(urllib.parse.quote(database_name)))
 
 
-@app.route(f'{PREFIX}/<path:rest>', methods=METHODS)
+class AnyPathConverter(PathConverter):
+    "A path that may hold any character, line breaks included"
+    regex = r'[^/][\s\S]*?'
+
+
+app.url_map.converters['anypath'] = AnyPathConverter
+
+
+@app.route(f'{PREFIX}/<anypath:rest>', methods=METHODS)
 def unknown_endpoint(request, database_name, rest):
     "Answer JSON for the paths and methods the API does not have"
     adapter = app.url_map.bind_to_environ(request.environ)

@@ -84,7 +84,7 @@ SCHEMAS = {
     'PosOperation': {
         'type': 'object',
         'required': ['id', 'kind', 'operator', 'order', 'new_order', 'sale',
-            'amount', 'change', 'credit'],
+            'amount', 'change', 'credit', 'ticket'],
         'additionalProperties': False,
         'properties': {
             'id': ID,
@@ -97,6 +97,31 @@ SCHEMAS = {
             'amount': AMOUNT,
             'change': AMOUNT,
             'credit': _nullable('string'),
+            'ticket': _nullable('string'),
+            },
+        },
+    'PosSale': {
+        'type': 'object',
+        'required': ['id', 'kind', 'operator', 'order', 'new_order', 'sale',
+            'amount', 'change', 'credit', 'ticket'],
+        'additionalProperties': False,
+        'properties': {
+            'id': ID,
+            'kind': {'enum': ['sale']},
+            'operator': {'type': 'string'},
+            'order': _schema('PosOrder'),
+            'new_order': {'type': 'null'},
+            'sale': _nullable('string'),
+            'amount': AMOUNT,
+            'change': AMOUNT,
+            'credit': _nullable('string'),
+            'ticket': _nullable('string'),
+            'sessions': {'type': 'array', 'items': {
+                    'type': 'object', 'required': ['id', 'available'],
+                    'properties': {'id': ID,
+                        'available': {'type': 'integer'}}}},
+            'tickets_pdf': {'type': 'string', 'contentEncoding': 'base64',
+                'contentMediaType': 'application/pdf'},
             },
         },
     'PosCashSession': {
@@ -245,13 +270,18 @@ PATHS = {
         'post': _operation('posSell',
             "Sell: hold the places (seats), create the order and pay it in "
             "the cash session, all or nothing",
-            {'201': _json(_schema('PosOperation'), "The sale.")},
+            {'201': _json(_schema('PosSale'),
+                    "The sale, the places left in its sessions and, when "
+                    "print is given, its tickets' PDF.")},
             POST_ERRORS, _object(['lines', 'payments'], {
                     'lines': LINES, 'payments': PAYMENTS, 'seats': SEATS,
                     'buyer': _object([], {
                             'party': ID, 'name': TEXT, 'email': TEXT,
                             'phone': TEXT}),
-                    'promo_code': TEXT, 'credit_codes': CODES})),
+                    'promo_code': TEXT, 'credit_codes': CODES,
+                    'print': {'enum': ['thermal', 'a4'],
+                        'description': "Answer the tickets' PDF for this "
+                        "printer too (tickets_pdf, base64)."}})),
         },
     f'{POINT}/customers': {
         'parameters': [POINT_ID],
@@ -298,6 +328,15 @@ PATHS = {
             "Print another holder name on a ticket",
             {'201': _json(_schema('PosOperation'), "Changed.")},
             POST_ERRORS, _object(['name'], {'name': TEXT})),
+        },
+    f'{POINT}/tickets/{{ticket_id}}/refund': {
+        'parameters': [POINT_ID, _path_id('ticket_id')],
+        'post': _operation('posRefundTicket',
+            "Cancel one ticket of a paid order; give its part back in cash "
+            "or as a credit (the last ticket refunds the whole order)",
+            {'201': _json(_schema('PosOperation'), "The refund.")},
+            POST_ERRORS, _object(['mode'], {
+                    'mode': {'enum': ['cash', 'credit']}})),
         },
     f'{POINT}/orders/{{order_id}}/tickets.pdf': {
         'parameters': [POINT_ID, _path_id('order_id')],

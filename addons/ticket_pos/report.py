@@ -1,6 +1,7 @@
 """PDFs of the box office: tickets for the thermal printer or A4 (the core's
-ticket reports), the receipt of an operation and the Z report of a cash
-session, drawn with reportlab."""
+ticket layouts, whose QR codes are drawn as one path per code, fast enough
+for the tickets of a sale to be ready as soon as it is paid), the receipt of
+an operation and the Z report of a cash session, drawn with reportlab."""
 import io
 
 from reportlab.lib.pagesizes import A4

@@ -14,6 +14,7 @@ box office group, on a point of sale marked as a box office
 import base64
 import contextlib
 import datetime as dt
+import logging
 import re
 from decimal import Decimal
 from functools import wraps
@@ -37,6 +38,7 @@ from guichet.ticket_pricing.routes import (
 from .exceptions import PosError
 from .openapi import describe_api
 
+logger = logging.getLogger(__name__)
 POS = f'{PREFIX}/pos'
 POINT = f'{POS}/points/<int:point_id>'
 PRINTERS = ('thermal', 'a4')
@@ -98,11 +100,13 @@ def authenticate(request):
     return user_id
 
 
-def pos_api(readonly=True, point=True):
+def pos_api(readonly=True, point=True, after=None):
     """Run a route as the logged-in operator in its own transaction.
 
     The route gets the operator's pool and, with point, the box office
-    point of the path; it returns JSON data or a Response."""
+    point of the path; it returns JSON data or a Response. after, if given,
+    is called with the route's result in a second, read-only transaction
+    once the first is committed and returns the result to answer."""
     def decorator(func):
         @wraps(func)
         def wrapper(request, database_name, **kwargs):
@@ -116,6 +120,18 @@ def pos_api(readonly=True, point=True):
                             return func(request, pool, **kwargs)
                 result = run_in_transaction(call, request, pool, kwargs,
                     readonly, not readonly)
+                if after is not None and not isinstance(result, Response):
+                    def then(request, pool, **kwargs):
+                        with as_operator(pool, user_id, kwargs, point,
+                                checked=True):
+                            return after(request, pool, result, **kwargs)
+                    try:
+                        result = run_in_transaction(then, request, pool,
+                            kwargs, True, False)
+                    except Exception:
+                        # what is committed is answered all the same
+                        logger.exception("After %s", request.path)
+                        result = after.fallback(result)
             except ApiError as error:
                 return error.response()
             except core_routes.backend.DatabaseOperationalError:
@@ -129,8 +145,10 @@ def pos_api(readonly=True, point=True):
 
 
 @contextlib.contextmanager
-def as_operator(pool, user_id, kwargs, with_point):
-    "Switch the transaction to the operator and the company of the point"
+def as_operator(pool, user_id, kwargs, with_point, checked=False):
+    """Switch the transaction to the operator and the company of the point
+    (checked: the operator and the point were checked earlier in the
+    request)"""
     User = pool.get('res.user')
     ModelData = pool.get('ir.model.data')
     Point = pool.get('sale.point')
@@ -138,19 +156,22 @@ def as_operator(pool, user_id, kwargs, with_point):
     with transaction.set_user(user_id):
         user = User(user_id)
         group = ModelData.get_id('ticket_event', 'group_ticket_box_office')
-        if group not in {g.id for g in user.groups}:
+        if not checked and group not in {g.id for g in user.groups}:
             raise forbidden(gettext('ticket_pos.msg_operator_not_allowed',
                     user=user.rec_name))
         context = User.get_preferences(context_only=True)
         with transaction.set_context(context):
             if with_point:
                 point_id = kwargs.pop('point_id')
-                companies = {c.id for c in user.companies}
-                points = Point.search([
-                        ('id', '=', point_id),
-                        ('ticket_box_office', '=', True),
-                        ('company', 'in', list(companies)),
-                        ]) if point_id <= MAX_ID else []
+                if checked:
+                    points = [Point(point_id)]
+                else:
+                    companies = {c.id for c in user.companies}
+                    points = Point.search([
+                            ('id', '=', point_id),
+                            ('ticket_box_office', '=', True),
+                            ('company', 'in', list(companies)),
+                            ]) if point_id <= MAX_ID else []
                 if not points:
                     raise not_found('point_not_found',
                         "Unknown box office point of sale.")
@@ -394,6 +415,7 @@ def operation_json(operation):
         'amount': money(currency, operation.amount or 0),
         'change': money(currency, operation.change or 0),
         'credit': operation.credit.code if operation.credit else None,
+        'ticket': operation.ticket.number if operation.ticket else None,
         }
 
 
@@ -654,13 +676,44 @@ def quote(request, pool, point):
     return quote_json(result)
 
 
+def sold(request, pool, result, point):
+    """After the sale is committed: the places left in its sessions and,
+    when asked, the PDF of its tickets (base64) to print at once"""
+    from .report import ticket_pdf
+    Operation = pool.get('ticket.pos.operation')
+    result = dict(result)
+    operation = Operation(result['id'])
+    order = operation.order
+    result['sessions'] = [{'id': s.id, 'available': max(s.available, 0)}
+        for s in sorted({l.session for l in order.lines if l.session},
+            key=lambda s: s.id)]
+    if result.pop('print', None):
+        result['tickets_pdf'] = base64.b64encode(ticket_pdf(order.tickets,
+                result['printer'])).decode()
+    result.pop('printer', None)
+    return json_response(result, HTTPStatus.CREATED)
+
+
+def _sold_fallback(result):
+    "The sale answered without what sold could not add"
+    return json_response({k: v for k, v in result.items()
+            if k not in {'print', 'printer'}}, HTTPStatus.CREATED)
+
+
+sold.fallback = _sold_fallback
+
+
 @app.route(f'{POINT}/sales', methods=['POST'])
-@pos_api(readonly=False)
+@pos_api(readonly=False, after=sold)
 def sell(request, pool, point):
-    "Sell: hold, order and pay in one go; answer the order and its change"
+    """Sell: hold, order and pay in one go; answer the order, its change,
+    the places left in its sessions and, with print, its tickets' PDF"""
     Service = pool.get('ticket.pos.service')
     body = _object(json_body(request), ['lines', 'payments'],
-        ['seats', 'buyer', 'promo_code', 'credit_codes'])
+        ['seats', 'buyer', 'promo_code', 'credit_codes', 'print'])
+    printer = body.get('print')
+    if printer is not None and printer not in PRINTERS:
+        raise bad_request('invalid_body', "print must be thermal or a4.")
     lines = sale_lines(pool, point, body)
     payments = payments_value(pool, point, body)
     seats = seats_value(body)
@@ -669,7 +722,8 @@ def sell(request, pool, point):
         email=email, phone=phone,
         promo_code=_text(body, 'promo_code', 64),
         credit_codes=_codes(body, 'credit_codes'), seats=seats)
-    return json_response(operation_json(operation), HTTPStatus.CREATED)
+    return dict(operation_json(operation), print=bool(printer),
+        printer=printer)
 
 
 @app.route(f'{POINT}/customers', methods=['GET'])
@@ -749,21 +803,39 @@ def exchange(request, pool, point, order_id):
     return json_response(operation_json(operation), HTTPStatus.CREATED)
 
 
-@app.route(f'{POINT}/tickets/<int:ticket_id>/holder', methods=['POST'])
-@pos_api(readonly=False)
-def change_holder(request, pool, point, ticket_id):
-    "Print another holder name on a ticket"
-    Service = pool.get('ticket.pos.service')
+def find_ticket(pool, point, ticket_id):
     Ticket = pool.get('ticket.ticket')
-    body = _object(json_body(request), ['name'])
     tickets = Ticket.search([
             ('id', '=', ticket_id), ('company', '=', point.company.id),
             ]) if ticket_id <= MAX_ID else []
     if not tickets:
         raise not_found('ticket_not_found', "Unknown ticket.")
+    return tickets[0]
+
+
+@app.route(f'{POINT}/tickets/<int:ticket_id>/holder', methods=['POST'])
+@pos_api(readonly=False)
+def change_holder(request, pool, point, ticket_id):
+    "Print another holder name on a ticket"
+    Service = pool.get('ticket.pos.service')
+    body = _object(json_body(request), ['name'])
+    ticket = find_ticket(pool, point, ticket_id)
     if not isinstance(body['name'], str):
         raise bad_request('invalid_body', "name must be a text.")
-    operation = Service.change_holder(point, tickets[0], body['name'])
+    operation = Service.change_holder(point, ticket, body['name'])
+    return json_response(operation_json(operation), HTTPStatus.CREATED)
+
+
+@app.route(f'{POINT}/tickets/<int:ticket_id>/refund', methods=['POST'])
+@pos_api(readonly=False)
+def refund_ticket(request, pool, point, ticket_id):
+    "Cancel one ticket and give its part back in cash or as a credit"
+    Service = pool.get('ticket.pos.service')
+    body = _object(json_body(request), ['mode'])
+    if body['mode'] not in ('cash', 'credit'):
+        raise bad_request('invalid_body', "mode must be cash or credit.")
+    operation = Service.refund_ticket(point,
+        find_ticket(pool, point, ticket_id), body['mode'])
     return json_response(operation_json(operation), HTTPStatus.CREATED)
 
 

@@ -49,6 +49,10 @@ class Operation(ModelSQL, ModelView):
     credit = fields.Many2One(
         'ticket.credit', "Credit", readonly=True, ondelete='RESTRICT',
         states={'invisible': Eval('kind') != 'refund_credit'})
+    ticket = fields.Many2One(
+        'ticket.ticket', "Ticket", readonly=True, ondelete='RESTRICT',
+        help="The ticket refunded alone.",
+        states={'invisible': ~Eval('ticket')})
     note = fields.Char("Note", readonly=True)
     currency = fields.Function(
         fields.Many2One('currency.currency', "Currency"),

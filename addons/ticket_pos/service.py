@@ -15,6 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
+from psycopg import IsolationLevel
 from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.pool import Pool
@@ -30,6 +31,9 @@ CHANNEL = 'box_office'
 # The order of a counter sale is paid at once; this only bounds a failure.
 PAYMENT_DELAY = dt.timedelta(minutes=15)
 MAX_NAME = 200
+SEQUENCE_TABLE = 'ir_sequence_strict'
+# How long a sale waits for another terminal's to commit its number
+LOCK_TIMEOUT = '10s'
 
 
 def error(message_id, code='invalid', **kwargs):
@@ -272,25 +276,52 @@ class Service(Model):
     @classmethod
     def create_sale(cls, point, lines, payments):
         """A done sale_point sale of lines paid by payments, (method,
-        amount) with a negative amount for cash given back"""
+        amount) with a negative amount for cash given back.
+
+        The sale is saved once, done and numbered from the point's
+        sequence as sale_point's process and do would (they save it and
+        validate its lines and payments a second time)."""
         pool = Pool()
         Sale = pool.get('sale.point.sale')
         Payment = pool.get('sale.point.payment')
-        sale = Sale(company=point.company, point=point)
-        sale.lines = lines
-        sale.save()
-        Payment.create([{
-                    'sale': sale.id,
-                    'method': method.id,
-                    'amount': amount,
-                    } for method, amount in payments if amount])
-        sale = Sale(sale.id)
-        Sale.process([sale])
-        sale = Sale(sale.id)
-        if sale.state != 'done':
+        sale = Sale(company=point.company, point=point, lines=lines,
+            payments=[Payment(method=method, amount=amount)
+                for method, amount in payments if amount])
+        # what process checks, before anything is written
+        to_pay = sale.on_change_with_amount_to_pay()
+        if to_pay:
             raise error('msg_sale_not_balanced', 'payment_invalid',
-                amount=sale.amount_to_pay)
+                amount=to_pay)
+        cls.lock_sale_numbers()
+        with Transaction().set_context(company=point.company.id):
+            sale.number = point.sequence.get()
+        sale.state = 'done'
+        sale.save()
         return sale
+
+    @classmethod
+    def lock_sale_numbers(cls):
+        """Take now the lock of the strict sequences that number the sale.
+
+        sale_point numbers a sale with a strict sequence, whose table Tryton
+        wants locked from the start of the transaction: it would do the
+        whole sale again to take the lock first. At READ COMMITTED (the
+        isolation of the API's writing routes) the next number is read
+        after the lock is taken, so the lock is taken here, waiting for the
+        sale of another terminal to commit, and held only until the
+        commit."""
+        transaction = Transaction()
+        table = SEQUENCE_TABLE
+        connection = transaction.connection
+        if (table in transaction._locked_tables
+                or getattr(connection, 'isolation_level', None)
+                != IsolationLevel.READ_COMMITTED):
+            return
+        cursor = connection.cursor()
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        cursor.execute(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
+        cursor.execute('SET LOCAL lock_timeout TO DEFAULT')
+        transaction._locked_tables.add(table)
 
     @classmethod
     def pay_order(cls, order, sale):
@@ -316,13 +347,14 @@ class Service(Model):
             Order.pay([order])
 
     @classmethod
-    def record(cls, point, kind, order, **values):
+    def record(cls, point, kind, order, cash_session=None, **values):
         Operation = Pool().get('ticket.pos.operation')
+        cash_session = cash_session or cls.cash_session(point)
         operation, = Operation.create([dict(
                     kind=kind, date=now(), point=point.id,
                     company=point.company.id,
                     operator=Transaction().user,
-                    cash_session=cls.cash_session(point).id,
+                    cash_session=cash_session.id,
                     order=order.id, **values)])
         return operation
 
@@ -401,7 +433,7 @@ class Service(Model):
         pool = Pool()
         Order = pool.get('ticket.order')
         cls.check_point(point)
-        cls.cash_session(point)
+        cash_session = cls.cash_session(point)
         if not lines:
             raise error('msg_sale_empty')
         if party and not email:
@@ -422,7 +454,7 @@ class Service(Model):
                     for l in quote.lines]), kept)
         cls.pay_order(order, sale)
         return cls.record(point, 'sale', Order(order.id), sale=sale.id,
-            amount=quote.to_pay, change=change)
+            amount=quote.to_pay, change=change, cash_session=cash_session)
 
     # After-sale
 
@@ -459,16 +491,159 @@ class Service(Model):
 
     @classmethod
     def rows_of_order(cls, order):
-        return [(l.product, l.quantity, l.amount, l.untaxed_amount
-                if l.untaxed_amount is not None else l.amount)
-            for l in order.lines]
+        """The (product, quantity, total, untaxed) of the lines of order
+        less the tickets refunded one by one"""
+        rows = []
+        for line in order.lines:
+            untaxed = (line.untaxed_amount
+                if line.untaxed_amount is not None else line.amount)
+            gross, net = cls.ticket_share(line)
+            refunded = len([t for t in order.tickets
+                    if t.line == line and t.state == 'cancelled']
+                ) if gross is not None else 0
+            if refunded < line.quantity:
+                rows.append((line.product, line.quantity - refunded,
+                        line.amount - gross * refunded if refunded
+                        else line.amount,
+                        untaxed - net * refunded if refunded else untaxed))
+        return rows
+
+    @classmethod
+    def ticket_share(cls, line):
+        """The (total, untaxed) of one ticket of an order line, rounded
+        down to the cent (the last ticket of the line takes the rest), or
+        (None, None) when its tickets cannot be refunded one by one"""
+        if (line.kind != 'ticket' or line.tickets_per_unit != 1
+                or not line.tariff or getattr(line.tariff, 'pass_kind', None)
+                or not line.quantity):
+            return None, None
+        cent = Decimal('0.01')
+        untaxed = (line.untaxed_amount
+            if line.untaxed_amount is not None else line.amount)
+        return ((line.amount / line.quantity).quantize(cent, ROUND_DOWN),
+            (untaxed / line.quantity).quantize(cent, ROUND_DOWN))
+
+    @classmethod
+    def issue_credit(cls, order, amount):
+        "A credit of amount for the buyer of order"
+        pool = Pool()
+        Credit = pool.get('ticket.credit')
+        Order = pool.get('ticket.order')
+        credit, = Credit.issue(amount, party=order.party, kind='credit',
+            origin_order=order, company=order.company)
+        if not order.refund_credit:
+            Order.write([order], {'refund_credit': credit.id})
+        return credit
+
+    @classmethod
+    def return_ticket_places(cls, ticket):
+        """Give the place of one sold ticket back to its pools (and its
+        seat back to sale): the order's sold allocations lose a place, kept
+        as a returned allocation of one"""
+        pool = Pool()
+        Allocation = pool.get('ticket.allocation')
+        CapacityPool = pool.get('ticket.pool')
+        line, session = ticket.line, ticket.session
+        tariff = line.tariff
+        pools = set(tariff.pools_for(session))
+        if not tariff.excluded_from_capacity:
+            pools.update(session.pools)
+        table = Allocation.__table__()
+        cursor = Transaction().connection.cursor()
+        returned = []
+        for pool_id in sorted(p.id for p in pools):
+            allocations = Allocation.search([
+                    ('order', '=', ticket.order.id),
+                    ('pool', '=', pool_id),
+                    ('state', '=', 'sold'),
+                    ], order=[('quantity', 'DESC'), ('id', 'ASC')], limit=1)
+            if not allocations:
+                raise error('msg_ticket_refund_not_possible', 'order_state',
+                    ticket=ticket.number)
+            allocation, = allocations
+            if allocation.quantity > 1:
+                cursor.execute(*table.update(
+                        [table.quantity, table.write_date],
+                        [table.quantity - 1, dt.datetime.now()],
+                        where=(table.id == allocation.id)
+                        & (table.state == 'sold')))
+                returned.append({
+                        'hold': allocation.hold.id if allocation.hold
+                        else None,
+                        'order': ticket.order.id,
+                        'pool': pool_id,
+                        'quantity': 1,
+                        'state': 'returned',
+                        })
+            else:
+                cursor.execute(*table.update(
+                        [table.state, table.write_date],
+                        ['returned', dt.datetime.now()],
+                        where=(table.id == allocation.id)
+                        & (table.state == 'sold')))
+        Allocation.create(returned)
+        CapacityPool.move_places({p.id: 1 for p in pools}, give='sold')
+        if getattr(ticket, 'seat', None):
+            from guichet.ticket_seating.inventory import Inventory
+            Inventory.release(lambda t: t.ticket == ticket.id,
+                states=('sold',))
+
+    @classmethod
+    def refund_ticket(cls, point, ticket, mode='cash'):
+        """Cancel one ticket of a paid order at the counter and give its
+        part of the order back in cash or as a credit; the last ticket of
+        the order refunds the whole order. Return the operation."""
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Ticket = pool.get('ticket.ticket')
+        cls.check_point(point)
+        cls.cash_session(point)
+        if mode not in {'cash', 'credit'}:
+            raise error('msg_refund_mode')
+        if ticket.company != point.company:
+            raise error('msg_order_other_company', 'not_found')
+        order = cls._paid_order(point, ticket.order)
+        ticket = Ticket(ticket.id)
+        if ticket.state != 'valid':
+            raise error('msg_ticket_not_valid', 'order_state',
+                ticket=ticket.number)
+        others = [t for t in order.tickets
+            if t.state != 'cancelled' and t != ticket]
+        if not others:
+            return cls.refund(point, order, mode)
+        gross, net = cls.ticket_share(ticket.line)
+        if gross is None or order.credit_paid:
+            raise error('msg_ticket_refund_not_possible', 'order_state',
+                ticket=ticket.number)
+        line = ticket.line
+        if not [t for t in others if t.line == line]:
+            # the last ticket of its line takes what the others left
+            untaxed = (line.untaxed_amount
+                if line.untaxed_amount is not None else line.amount)
+            gross = line.amount - gross * (line.quantity - 1)
+            net = untaxed - net * (line.quantity - 1)
+        cls.return_ticket_places(ticket)
+        Ticket.cancel([ticket])
+        if mode == 'credit':
+            credit = cls.issue_credit(order, gross)
+            return cls.record(point, 'refund_credit', Order(order.id),
+                amount=-gross, credit=credit.id, ticket=ticket.id)
+        sale = cls.create_sale(point, cls.sale_lines(point,
+                [(line.product, 1, gross, net)], sign=-1),
+            [(cls.cash_method(point), -gross)])
+        cash_back, = [p for p in sale.payments if p.amount < 0]
+        cls.refund_payments(Order(order.id), gross, _reference(cash_back))
+        return cls.record(point, 'refund', Order(order.id), sale=sale.id,
+            amount=-gross, ticket=ticket.id)
 
     @classmethod
     def refund_payments(cls, order, amount, prefix):
         "Record the refund of amount of the money payments of order"
         Payment = Pool().get('ticket.order.payment')
         left = amount
-        for payment in sorted(order.payments, key=lambda p: p.id):
+        # the cash handed back first
+        for payment in sorted(order.payments,
+                key=lambda p: (p.method != 'cash', p.id)):
             if left <= 0:
                 break
             if payment.state != 'succeeded':
@@ -488,18 +663,24 @@ class Service(Model):
         cls.check_point(point)
         cls.cash_session(point)
         order = cls._paid_order(point, order)
+        if mode not in {'cash', 'credit'}:
+            raise error('msg_refund_mode')
+        rows = cls.rows_of_order(order)
+        total = sum((r[2] for r in rows), ZERO)
         if mode == 'credit':
-            credit, = Order.refund_as_credit([order])
+            if total == order.total:
+                credit, = Order.refund_as_credit([order])
+            else:
+                # tickets were refunded one by one: what is left
+                Order.cancel([order])
+                credit = cls.issue_credit(order, total)
             order = Order(order.id)
             return cls.record(point, 'refund_credit', order,
                 amount=-credit.amount, credit=credit.id)
-        if mode != 'cash':
-            raise error('msg_refund_mode')
         if order.credit_paid:
             raise error('msg_refund_credit_only', 'order_state',
                 order=order.rec_name)
-        total = order.total
-        lines = cls.sale_lines(point, cls.rows_of_order(order), sign=-1)
+        lines = cls.sale_lines(point, rows, sign=-1)
         sale = cls.create_sale(point, lines,
             [(cls.cash_method(point), -total)])
         Order.cancel([order])
@@ -525,6 +706,7 @@ class Service(Model):
                     or getattr(l.tariff, 'pass_kind', None)
                     for l in tickets)
                 or any(l.kind == 'product' for l in order.lines)
+                or any(t.state == 'cancelled' for t in order.tickets)
                 or order.credit_paid):
             raise error('msg_exchange_not_possible', 'order_state',
                 order=order.rec_name)

@@ -16,9 +16,10 @@ import dataclasses
 from collections import defaultdict
 from decimal import Decimal
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Model
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import now
@@ -28,6 +29,11 @@ from .exceptions import PricingError
 
 ZERO = Decimal(0)
 MAX_LINE_QUANTITY = 1000
+# The taxes of an amount of a product, by (product, company, basis, amount,
+# date): the product's taxes come through its template and accounting
+# category and cost a dozen queries per line; cleared (in every process,
+# through ir_cache) when a product, category or tax changes.
+_line_taxes = Cache('ticket.price_engine.line_taxes', context=False)
 
 
 @dataclasses.dataclass
@@ -310,7 +316,6 @@ class PriceEngine(Model):
     @classmethod
     def compute_line_taxes(cls, quote, line):
         Tax = Pool().get('account.tax')
-        taxes = list(line.product.customer_taxes_used) if line.product else []
         date = quote.request.at.date()
         amount = quote.round(line.gross - line.discount)
         if amount < 0:
@@ -319,13 +324,25 @@ class PriceEngine(Model):
                     line=line.description), 'invalid')
         display = (line.tariff.event.price_display if line.tariff
             else quote.price_display)
-        if display == 'tax_included' or line.kind == 'fee':
-            untaxed = quote.round(Tax.reverse_compute(amount, taxes, date))
-            total = amount
-        else:
-            untaxed = amount
-            total = None
-        rows = Tax.compute(taxes, untaxed, 1, date)
+        included = display == 'tax_included' or line.kind == 'fee'
+        key = (line.product.id if line.product else None, quote.company.id,
+            quote.currency.id, included, str(amount), date.isoformat())
+        cached = _line_taxes.get(key)
+        if cached is None:
+            taxes = (list(line.product.customer_taxes_used) if line.product
+                else [])
+            if included:
+                untaxed = quote.round(
+                    Tax.reverse_compute(amount, taxes, date))
+            else:
+                untaxed = amount
+            rows = Tax.compute(taxes, untaxed, 1, date)
+            cached = (untaxed,
+                [(r['tax'].id, r['base'], r['amount']) for r in rows])
+            _line_taxes.set(key, cached)
+        untaxed, rows = cached
+        total = amount if included else None
+        rows = [{'tax': Tax(t), 'base': b, 'amount': a} for t, b, a in rows]
         tax_amounts = [TaxAmount(r['tax'], quote.round(r['base']),
                 quote.round(r['amount'])) for r in rows]
         tax = sum((t.amount for t in tax_amounts), ZERO)
@@ -345,3 +362,43 @@ class PriceEngine(Model):
     @classmethod
     def apply_credits(cls, quote):
         "Pay part of the total with credits and gift vouchers"
+
+
+class TaxCacheMixin:
+    "Clear the price engine's taxes of products when a record changes"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        _line_taxes.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _line_taxes.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        _line_taxes.clear()
+        super().delete(records)
+
+
+class Tax(TaxCacheMixin, metaclass=PoolMeta):
+    __name__ = 'account.tax'
+
+
+class Product(TaxCacheMixin, metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+
+class Template(TaxCacheMixin, metaclass=PoolMeta):
+    __name__ = 'product.template'
+
+
+class ProductCategory(TaxCacheMixin, metaclass=PoolMeta):
+    __name__ = 'product.category'
+
+
+class CategoryCustomerTax(TaxCacheMixin, metaclass=PoolMeta):
+    __name__ = 'product.category-customer-account.tax'

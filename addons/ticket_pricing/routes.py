@@ -414,9 +414,12 @@ def find_party(pool, name, email):
             ], order=[('id', 'ASC')], limit=1)
     if parties:
         return parties[0]
-    party = Party(name=name,
-        contact_mechanisms=[{'type': 'email', 'value': email}])
-    party.save()
+    with Transaction().set_context(_ticket_buyer_party=True):
+        party, = Party.create([{
+                    'name': name,
+                    'contact_mechanisms': [('create', [{
+                                    'type': 'email', 'value': email}])],
+                    }])
     return party
 
 

@@ -8,6 +8,8 @@ import calendar as calendar_
 import datetime as dt
 import pathlib
 import re
+import threading
+import time
 from collections import OrderedDict
 
 from werkzeug.exceptions import NotFound
@@ -280,13 +282,78 @@ def event_page(web, event, status=200, errors=None, chosen=None,
         currency=event.company.currency)
 
 
-@route('/event/<int:event_id>', methods=['GET'])
-@page(private=False)
-def event(web, event_id):
+# The rendered event pages of this process, by what they show: during an
+# on-sale rush every buyer opens the same page, and building it takes a few
+# dozen queries. The key holds the state of the event's sessions and whether
+# each has places left (one query), so that "sold out" shows at once; an
+# entry lives PAGE_TTL seconds at most, so the number of places left (when
+# the event shows it) may be that old. The hold checks the places exactly.
+PAGE_TTL = 2.0
+PAGE_CACHE_SIZE = 256
+CSRF_MARK = '\x00csrf\x00'
+_pages = {}
+_pages_lock = threading.Lock()
+
+
+def page_snapshot(event_id):
+    """What the event page of event_id shows that changes during a sale: the
+    state of its sessions and whether each has places left, the times its
+    records were changed"""
+    cursor = Transaction().connection.cursor()
+    cursor.execute(
+        'SELECT e.write_date, e.state, e.visibility, '
+        '(SELECT max(coalesce(t.write_date, t.create_date)) '
+        'FROM ticket_tariff t WHERE t.event = e.id) '
+        'FROM ticket_event e WHERE e.id = %s', (event_id,))
+    event = cursor.fetchone()
+    if not event:
+        return None
+    cursor.execute(
+        'SELECT s.id, s.state, s.write_date, '
+        'min(p.capacity - p.sold - p.held) '
+        'FROM ticket_session s '
+        'LEFT JOIN "ticket_pool-ticket_session" r ON r.session = s.id '
+        'LEFT JOIN ticket_pool p ON p.id = r.pool '
+        'WHERE s.event = %s GROUP BY s.id ORDER BY s.id', (event_id,))
+    sessions = tuple((id_, state, write_date, (available or 0) > 0)
+        for id_, state, write_date, available in cursor)
+    return (event, sessions)
+
+
+def cached_event_page(web, event_id):
+    "The event page, from this process's cache when nothing it shows changed"
+    if event_id >= 2 ** 31:
+        return web.error_page(404, text('msg_event_unknown'))
+    snapshot = page_snapshot(event_id)
+    key = (web.database, web.request.script_root, event_id, web.language,
+        web.embed, len(web.cart),
+        tuple(sorted(web.request.args.items(multi=True))), snapshot)
+    at = time.monotonic()
+    with _pages_lock:
+        cached = _pages.get(key)
+    if cached is not None and cached[0] > at:
+        return Response(cached[1].replace(CSRF_MARK, web.csrf_token),
+            content_type='text/html; charset=utf-8')
     event = find_event(web, event_id)
     if event is None:
         return web.error_page(404, text('msg_event_unknown'))
-    return event_page(web, event)
+    response = event_page(web, event)
+    if response.status_code == 200:
+        html = response.get_data(as_text=True).replace(
+            web.csrf_token, CSRF_MARK)
+        with _pages_lock:
+            if len(_pages) >= PAGE_CACHE_SIZE:
+                for old in [k for k, v in _pages.items() if v[0] <= at] or (
+                        list(_pages)[:PAGE_CACHE_SIZE // 2]):
+                    del _pages[old]
+            _pages[key] = (at + PAGE_TTL, html)
+    return response
+
+
+@route('/event/<int:event_id>', methods=['GET'])
+@page(private=False)
+def event(web, event_id):
+    return cached_event_page(web, event_id)
 
 
 @route('/e/<token>', methods=['GET'])

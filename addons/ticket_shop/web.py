@@ -197,8 +197,11 @@ def page(methods=('GET',), readonly=True, csrf=True, max_size=MAX_FORM,
                 if refusal.limit:
                     count_attempt(request, pool, web, refusal.limit)
             except ApiError as error:
+                busy = error.code == 'busy'
                 response = error_response(request, pool, web, error.status,
-                    error.message)
+                    error.message, busy=busy)
+                for name, value in (error.headers or {}).items():
+                    response.headers[name] = value
             except Exception:
                 logger.exception("%s %s failed", request.method, request.path)
                 raise
@@ -223,12 +226,15 @@ def count_attempt(request, pool, web, kind):
         pass
 
 
-def error_response(request, pool, web, status, message):
-    "An error page rendered in a read-only transaction of its own"
+def error_response(request, pool, web, status, message, busy=False):
+    """An error page rendered in a read-only transaction of its own; when
+    the database is busy, the page says to try again (in the buyer's
+    language)"""
     def run(request, pool):
         web.pool = pool
         with Transaction().set_context(language=web.language):
-            return web.error_page(status, message)
+            return web.error_page(status,
+                text('msg_busy') if busy else message)
     try:
         return run_in_transaction(run, request, pool, {}, True, False)
     except ApiError:

@@ -3,13 +3,10 @@ order, payment. Every step is one HTTP request; a dropped connection (a
 process killed, a proxy restarting) or a 503 busy is tried again, as a
 browser's shop page would.
 
-Where the web shop plugs in: ``ApiCheckout`` uses the API that exists
-(``POST /carts``, ``POST /sessions/{id}/seats/holds``, ``POST /orders``)
-and pays through the simulated provider of ``webhook.py``. When ticket_shop
-lands, a ``ShopCheckout(ApiCheckout)`` overrides ``order`` with the shop's
-JSON checkout (cart token -> order + payment intent) and ``pay`` with the
-shop provider's webhook (its reference and signature); ``rush.py --checkout
-shop`` selects it. The verification of rush.py does not change.
+``ApiCheckout`` uses the public API (``POST /carts``,
+``POST /sessions/{id}/seats/holds``, ``POST /orders``) and pays through the
+simulated provider of ``webhook.py`` (``Payment.record``, as the shop's
+providers do). The shop's HTML pages under a rush are bench/shop.py's.
 """
 import http.client
 import json

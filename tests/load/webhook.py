@@ -1,13 +1,12 @@
 """trytond's WSGI application plus the notification endpoint of a simulated
 payment provider, for the load and fault scenarios only.
 
-The web shop (ticket_shop) is not on main yet: until its checkout and its
-providers' webhooks land, the rush pays its orders through this endpoint,
-which does what a provider's webhook handler does — ``Payment.record``
+The rush pays the orders it makes through the public API with this
+endpoint, which does what the shop providers' notification handlers do — ``Payment.record``
 (idempotent per provider reference) in one short transaction of the
 application processes under test, so that killing a process or a database
-connection mid-payment is exercised for real. The shop replaces it: see
-``tests/load/checkout.py`` (``ApiCheckout.pay``).
+connection mid-payment is exercised for real (``tests/load/checkout.py``,
+``ApiCheckout.pay``).
 
 Served by ``GUICHET_WSGI_APP=tests.load.webhook:app tools/serve_prod.py``;
 never imported by the test process (the route is outside the public API and

@@ -85,9 +85,9 @@ class OfflineTestMixin:
         company = create_company()
         with set_company(company):
             event, _, tickets, _, _ = setup_gate(company, tickets=2)
-            with mock.patch('guichet.ticket_event.report.qr_drawing',
+            with mock.patch('guichet.ticket_event.report.qr_matrix',
                     wraps=__import__('guichet.ticket_event.report',
-                        fromlist=['qr_drawing']).qr_drawing) as drawing:
+                        fromlist=['qr_matrix']).qr_matrix) as drawing:
                 Report.render_pdf(tickets)
             codes = [c.args[0] for c in drawing.call_args_list]
             self.assertEqual(len(codes), 2)

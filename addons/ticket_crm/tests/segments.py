@@ -5,6 +5,7 @@ from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
 
 from .helpers import (
     buy, customer, days_ago, members, segment, subscribe, tariff,
@@ -132,6 +133,21 @@ class SegmentTestMixin:
             self.check(company, [{'kind': 'amount',
                         'amount_minimum': Decimal('60'),
                         'amount_maximum': Decimal('100')}], ["Carol"])
+            # count and amount of the same dates, summed in one query
+            self.check(company, [
+                    {'kind': 'orders', 'minimum': 2, 'date_from': today(-7)},
+                    {'kind': 'amount', 'amount_minimum': Decimal('100'),
+                        'date_from': today(-7)}], ["Alice"])
+            self.check(company, [
+                    {'kind': 'orders', 'minimum': 1,
+                        'date_from': today(-30)},
+                    {'kind': 'amount', 'amount_maximum': Decimal('70'),
+                        'date_from': today(-30)}], ["Carol"])
+            self.check(company, [
+                    {'kind': 'orders', 'minimum': 1,
+                        'date_from': today(-30)},
+                    {'kind': 'amount', 'amount_minimum': Decimal('101'),
+                        'date_from': today(-30)}], [])
 
     @with_transaction()
     def test_filter_rfm(self):
@@ -317,3 +333,75 @@ class SegmentTestMixin:
             self.assertEqual(
                 sorted(p.name for p in Party.search(domain)),
                 ["Alice", "Dave"])
+
+    def stat_rows(self):
+        "The rows of the customer summary and detail tables"
+        cursor = Transaction().connection.cursor()
+        rows = {}
+        for table, columns in [
+                ('ticket_crm_party_stat', 'party, company, orders, amount, '
+                    'first_purchase, last_purchase'),
+                ('ticket_crm_spend', '"order", party, company, paid_at, '
+                    'amount'),
+                ('ticket_crm_purchase', '"order", party, company, paid_at, '
+                    'session, tariff')]:
+            cursor.execute(
+                f'SELECT {columns} FROM {table} ORDER BY {columns}')
+            rows[table] = cursor.fetchall()
+        return rows
+
+    def check_rebuild(self):
+        "The incremental summary equals a full rebuild"
+        Stat = Pool().get('ticket.crm.party.stat')
+        before = self.stat_rows()
+        Stat.rebuild()
+        self.assertEqual(self.stat_rows(), before)
+
+    @with_transaction()
+    def test_counts_follow_orders(self):
+        "Test counts stay exact when orders are paid, refunded and merged"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            a = self.setup_audience(company)
+            loyal = segment(company, [{'kind': 'orders', 'minimum': 2}],
+                name="Loyal")
+            recent = segment(company, [
+                    {'kind': 'purchase', 'event': a['play'].id,
+                        'date_from': today(-30)},
+                    {'kind': 'amount', 'amount_minimum': Decimal('50'),
+                        'date_from': today(-30)}], name="Recent")
+            self.assertEqual(members(loyal), ["Alice", "Carol"])
+            self.assertEqual(members(recent), ["Carol"])
+            self.check_rebuild()
+
+            # A new paid order moves Bob into both segments
+            order = buy(a['play1'], a['bob'], 2, '30.00')
+            self.assertEqual(members(loyal), ["Alice", "Bob", "Carol"])
+            self.assertEqual(members(recent), ["Bob", "Carol"])
+            self.assertEqual(loyal.count, 3)
+            self.check_rebuild()
+
+            # An unpaid order changes nothing but makes a new customer
+            erin = customer("Erin", 'erin@example.org')
+            buy(a['play1'], erin, 1, pay=False)
+            self.assertEqual(members(recent), ["Bob", "Carol"])
+            self.assertEqual(members(segment(company, [], name="All")),
+                ["Alice", "Bob", "Carol", "Dave", "Erin"])
+            self.check_rebuild()
+
+            # Its refund moves him out again
+            Order.refund_as_credit([order])
+            self.assertEqual(Order(order.id).state, 'cancelled')
+            self.assertEqual(members(loyal), ["Alice", "Carol"])
+            self.assertEqual(members(recent), ["Carol"])
+            self.check_rebuild()
+
+            # Merging Bob into Carol moves his purchases with him
+            Party.merge(a['bob'], a['carol'])
+            self.assertEqual(members(segment(company, [
+                            {'kind': 'orders', 'minimum': 3}],
+                        name="Three")), ["Alice", "Carol"])
+            self.check_rebuild()

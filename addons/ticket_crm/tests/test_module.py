@@ -8,15 +8,16 @@ from .customers import CustomerTestMixin
 from .gdpr import GDPRTestMixin
 from .messages import MessageTestMixin
 from .segments import SegmentTestMixin
+from .shop import ShopConsentTestMixin
 
 
 class TicketCrmTestCase(
         CustomerTestMixin, SegmentTestMixin, MessageTestMixin,
-        GDPRTestMixin, ListViewTestMixin, TranslationTestMixin,
-        CompanyTestMixin, ModuleTestCase):
+        GDPRTestMixin, ShopConsentTestMixin, ListViewTestMixin,
+        TranslationTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test the ticket_crm module"
     module = 'ticket_crm'
-    extras = ['ticket_access']
+    extras = ['ticket_access', 'ticket_shop']
 
 
 del ModuleTestCase

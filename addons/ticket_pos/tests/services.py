@@ -243,3 +243,100 @@ class ServiceTestMixin:
                 Service.refund(point, other.order, 'cash')
             with self.assertRaises(PosError):
                 Service.refund(point, other.order, 'cheque')
+
+    @with_transaction()
+    def test_refund_one_ticket(self):
+        "One ticket of an order refunded in cash, one as a credit, the last"
+        pool = Pool()
+        Service = pool.get('ticket.pos.service')
+        Order = pool.get('ticket.order')
+        Ticket = pool.get('ticket.ticket')
+        Session = pool.get('ticket.session')
+        CapacityPool = pool.get('ticket.pool')
+        Move = pool.get('account.move')
+        company, office, (first, second), (adult, child, _) = setup()
+        point, methods = office['point'], office['methods']
+        with set_company(company):
+            Service.open_session(point, D('100.00'))
+            sale = Service.sell(point,
+                [(adult, first, 2), (child, first, 1)],
+                [(methods['card'], D('52.50'))])
+            order = sale.order
+            available = Session(first.id).available
+            adult_1, adult_2 = [t for t in order.tickets
+                if t.line.tariff == adult]
+            child_1, = [t for t in order.tickets if t.line.tariff == child]
+
+            refund = Service.refund_ticket(point, adult_1, 'cash')
+            self.assertEqual(refund.kind, 'refund')
+            self.assertEqual(refund.ticket, adult_1)
+            self.assertEqual(refund.amount, D('-20.00'))
+            self.assertEqual(refund.sale.total, D('-20.00'))
+            self.assertEqual(
+                [(p.method.name, p.amount) for p in refund.sale.payments],
+                [("Cash", D('-20.00'))])
+            order = Order(order.id)
+            self.assertEqual(order.state, 'paid')
+            self.assertEqual(order.amount_paid, D('32.50'))
+            self.assertEqual(Ticket(adult_1.id).state, 'cancelled')
+            self.assertEqual(Ticket(adult_2.id).state, 'valid')
+            self.assertEqual(Session(first.id).available, available + 1)
+            self.assertEqual(CapacityPool.check_counts(), [])
+            with self.assertRaises(PosError):
+                Service.refund_ticket(point, adult_1, 'cash')
+            with self.assertRaises(PosError):
+                Service.exchange(point, order, second, [])
+
+            Ticket.use([Ticket(adult_2.id)])
+            with self.assertRaises(PosError):
+                Service.refund_ticket(point, adult_2, 'cash')
+            Ticket.unuse([Ticket(adult_2.id)])
+
+            credit = Service.refund_ticket(point, child_1, 'credit')
+            self.assertEqual(credit.kind, 'refund_credit')
+            self.assertEqual(credit.amount, D('-12.50'))
+            self.assertEqual(credit.credit.balance, D('12.50'))
+            self.assertEqual(Order(order.id).state, 'paid')
+            self.assertEqual(Session(first.id).available, available + 2)
+
+            # the last ticket: the whole order, for what is left of it
+            last = Service.refund_ticket(point, adult_2, 'cash')
+            self.assertIsNone(last.ticket)
+            self.assertEqual(last.amount, D('-20.00'))
+            self.assertEqual(last.sale.total, D('-20.00'))
+            self.assertEqual(Order(order.id).state, 'cancelled')
+            self.assertEqual(Session(first.id).available, available + 3)
+            self.assertEqual(CapacityPool.check_counts(), [])
+
+            expected = Service.expected_amounts(point.current_cash_session())
+            self.assertEqual(expected[methods['cash']], D('60.00'))
+            self.assertEqual(expected[methods['card']], D('52.50'))
+            closed = Service.close_session(point, {
+                    methods['cash']: D('60.00'),
+                    methods['card']: D('52.50'),
+                    })
+            self.assertEqual(closed.state, 'posted')
+            for move in Move.search([('company', '=', company.id)]):
+                self.assertEqual(move.state, 'posted')
+                self.assertEqual(
+                    sum(l.debit for l in move.lines),
+                    sum(l.credit for l in move.lines))
+
+    @with_transaction()
+    def test_refund_ticket_then_order(self):
+        "An order refunded after one of its tickets gives back the rest"
+        pool = Pool()
+        Service = pool.get('ticket.pos.service')
+        company, office, (first, _), (adult, child, _) = setup()
+        point, methods = office['point'], office['methods']
+        with set_company(company):
+            Service.open_session(point, D(0))
+            sale = Service.sell(point,
+                [(adult, first, 2), (child, first, 1)],
+                [(methods['cash'], D('52.50'))])
+            ticket = sale.order.tickets[0]
+            Service.refund_ticket(point, ticket, 'cash')
+            rest = Service.refund(point, sale.order, 'credit')
+            self.assertEqual(rest.credit.balance,
+                D('52.50') - ticket.price)
+            self.assertEqual(rest.order.state, 'cancelled')

@@ -97,6 +97,72 @@ class EngineTestMixin:
             self.assertEqual(len(quote.hold_items()), 1)
 
     @with_transaction()
+    def test_quote_taxes_follow_changes(self):
+        "A change of a tax or of a product's taxes shows in the next quote"
+        pool = Pool()
+        Category = pool.get('product.category')
+        Tax = pool.get('account.tax')
+        company = create_company()
+        with set_company(company):
+            accounts = create_accounts(company)
+            vat20 = create_tax(company, '0.20', accounts)
+            vat55 = create_tax(company, '0.055', accounts)
+            product = create_product(company, "Seat", [vat55], accounts)
+            event, (session,) = create_event(company, (50,))
+            seat = create_tariff(event, "Seat", '10.55', product)
+
+            def taxes():
+                quote = quote_lines([(seat, session, 1)])
+                return (quote.untaxed, quote.tax, quote.total,
+                    [t.tax.id for t in quote.tax_lines])
+            self.assertEqual(taxes(), (D('10.00'), D('0.55'), D('10.55'),
+                    [vat55.id]))
+            self.assertEqual(taxes(), (D('10.00'), D('0.55'), D('10.55'),
+                    [vat55.id]))
+            Tax.write([vat55], {'rate': D('0.10')})
+            # 10.55 / 1.10 = 9.59; 9.59 * 10 % = 0.96
+            self.assertEqual(taxes(), (D('9.59'), D('0.96'), D('10.55'),
+                    [vat55.id]))
+            Category.write([product.template.account_category], {
+                    'customer_taxes': [
+                        ('remove', [vat55.id]), ('add', [vat20.id])],
+                    })
+            # 10.55 / 1.20 = 8.79; 8.79 * 20 % = 1.76
+            self.assertEqual(taxes(), (D('8.79'), D('1.76'), D('10.55'),
+                    [vat20.id]))
+
+    @with_transaction()
+    def test_buyer_party_keeps_defaults(self):
+        """A buyer's party has no record per multi-value (accounts,
+        locations...) and reads the same defaults as any party"""
+        from trytond.model import fields
+
+        from ..routes import find_party
+        pool = Pool()
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            create_accounts(company)
+            standard = Party(name="Standard")
+            standard.save()
+            buyer = find_party(pool, "Ann Buyer", 'ann@example.org')
+            self.assertEqual(
+                find_party(pool, "Someone", 'ann@example.org'), buyer)
+            self.assertEqual(buyer.name, "Ann Buyer")
+            self.assertEqual(buyer.email, 'ann@example.org')
+            names = [n for n, f in Party._fields.items()
+                if isinstance(f, fields.MultiValue)]
+            self.assertIn('lang', names)
+            for name in names:
+                Value = Party.multivalue_model(name)
+                if 'party' in Value._fields:
+                    self.assertEqual(
+                        Value.search([('party', '=', buyer.id)]), [], name)
+                self.assertEqual(
+                    getattr(Party(buyer.id), name),
+                    getattr(Party(standard.id), name), name)
+
+    @with_transaction()
     def test_quote_display_per_event(self):
         "Each line follows the price display of its own event"
         pool = Pool()

@@ -20,6 +20,8 @@
   var methods = [];
   var quote = null;
   var lastSale = null;
+  var lastTickets = null;  // the PDF of the last sale's tickets
+  var quoteCount = 0;
   var currentOrder = null;
   var online = navigator.onLine;
 
@@ -49,6 +51,7 @@
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (name) {
       if (name === 'text') { node.textContent = attrs[name]; }
+      else if (name === 'disabled') { node.disabled = !!attrs[name]; }
       else if (name.slice(0, 2) === 'on') {
         node.addEventListener(name.slice(2), attrs[name]);
       } else { node.setAttribute(name, attrs[name]); }
@@ -79,6 +82,12 @@
       function () { setOnline(true); }, function () {});
   }
   setInterval(function () { if (!online) { ping(); } }, 5000);
+  // the places sold by the other terminals: the catalogue every minute
+  setInterval(function () {
+    if (online && state.token && body.dataset.screen === 'sale') {
+      loadCatalogue();
+    }
+  }, 60000);
 
   function request(method, path, data, raw) {
     var headers = {};
@@ -140,6 +149,7 @@
       function (reply) {
         methods = reply.methods;
         state.currency = reply.point.currency;
+        state.printer = reply.point.printer || 'thermal';
         $('point-name').textContent = reply.point.name;
         $('operator').textContent = state.operator || '';
         save();
@@ -262,7 +272,7 @@
     var quantity = Math.max((state.cart[key] || 0) + delta, 0);
     if (quantity) { state.cart[key] = quantity; }
     else { delete state.cart[key]; }
-    lastSale = null;
+    lastSale = null; lastTickets = null;
     $('done').hidden = true;
     save();
     renderTariffs();
@@ -308,10 +318,13 @@
     renderTotals();
     var lines = cartLines();
     if (!lines.length || !online) { return; }
+    var asked = ++quoteCount;
     quoteTimer = setTimeout(function () {
       request('POST', '/points/' + state.point + '/quote', quoteBody())
-        .then(function (reply) { quote = reply; renderTotals(); },
-          fail);
+        .then(function (reply) {
+          // a quote answered after a later tap is not shown
+          if (asked === quoteCount) { quote = reply; renderTotals(); }
+        }, fail);
     }, 150);
   }
   function quoteBody() {
@@ -513,17 +526,27 @@
       if (state.buyer[field]) { buyer[field] = state.buyer[field]; }
     });
     if (Object.keys(buyer).length) { data.buyer = buyer; }
+    // the tickets' PDF comes with the sale: printed without a round trip
+    data.print = state.printer || 'thermal';
     $('pay').disabled = true;
     request('POST', '/points/' + state.point + '/sales', data).then(
       function (operation) {
         lastSale = operation;
+        lastTickets = operation.tickets_pdf ? pdfBlob(operation.tickets_pdf)
+          : null;
+        delete operation.tickets_pdf;
         $('done-order').textContent = operation.order.number;
         $('done-change').textContent = money(operation.change);
         $('done').hidden = false;
         body.dataset.lastOrder = operation.order.number;
+        body.dataset.ticketsReady = lastTickets ? 'yes' : 'no';
         resetSale();
         say(t('sold') + ' ' + operation.order.number);
-        loadCatalogue();
+        (operation.sessions || []).forEach(function (left) {
+          var session = sessionOf(left.id);
+          if (session) { session.available = left.available; }
+        });
+        renderSessions();
       }, function (error) {
         say(error.network ? t('offline_refused') : error.message, true);
       }).then(function () { $('pay').disabled = false; });
@@ -539,7 +562,7 @@
     renderCart();
   }
   $('clear').addEventListener('click', function () {
-    lastSale = null; $('done').hidden = true; resetSale();
+    lastSale = null; lastTickets = null; $('done').hidden = true; resetSale();
   });
   $('new-sale').addEventListener('click', function () {
     $('done').hidden = true; resetSale();
@@ -547,16 +570,22 @@
 
   // Output
 
+  function pdfBlob(data) {
+    var bytes = atob(data);
+    var array = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) { array[i] = bytes.charCodeAt(i); }
+    return new Blob([array], {type: 'application/pdf'});
+  }
+  function showPdf(blob) {
+    var url = URL.createObjectURL(blob);
+    $('pdf-frame').src = url;
+    $('pdf-dialog').showModal();
+    body.dataset.pdf = blob.type + ' ' + blob.size;
+    say(t('pdf_ready'));
+  }
   function openPdf(path) {
-    var printer = '';
-    return request('GET', '/points/' + state.point + path + printer,
-      undefined, true).then(function (blob) {
-        var url = URL.createObjectURL(blob);
-        $('pdf-frame').src = url;
-        $('pdf-dialog').showModal();
-        body.dataset.pdf = blob.type + ' ' + blob.size;
-        say(t('pdf_ready'));
-      }, fail);
+    return request('GET', '/points/' + state.point + path, undefined,
+      true).then(showPdf, fail);
   }
   $('pdf-print').addEventListener('click', function () {
     try { $('pdf-frame').contentWindow.print(); } catch (e) {}
@@ -570,7 +599,10 @@
     if (url.slice(0, 5) === 'blob:') { URL.revokeObjectURL(url); }
   });
   $('print-tickets').addEventListener('click', function () {
-    if (lastSale) { openPdf('/orders/' + lastSale.order.id + '/tickets.pdf'); }
+    if (lastSale && lastTickets) { showPdf(lastTickets); }
+    else if (lastSale) {
+      openPdf('/orders/' + lastSale.order.id + '/tickets.pdf');
+    }
   });
   $('print-receipt').addEventListener('click', function () {
     if (lastSale) { openPdf('/operations/' + lastSale.id + '/receipt.pdf'); }
@@ -626,8 +658,19 @@
                 say(t('holder_changed'));
                 showOrder(op.order);
               }, fail);
-          }})]));
+          }}),
+        el('button', {type: 'button', 'class': 'refund-ticket',
+          'data-ticket': ticket.number, 'data-mode': 'cash',
+          text: t('refund_ticket_cash'), disabled: !refundable(ticket),
+          onclick: function () { refundTicket(ticket, 'cash'); }}),
+        el('button', {type: 'button', 'class': 'refund-ticket',
+          'data-ticket': ticket.number, 'data-mode': 'credit',
+          text: t('refund_ticket_credit'), disabled: !refundable(ticket),
+          onclick: function () { refundTicket(ticket, 'credit'); }})]));
     });
+    function refundable(ticket) {
+      return order.state === 'paid' && ticket.state === 'valid';
+    }
     var paid = order.state === 'paid';
     ['refund-cash', 'refund-credit', 'exchange'].forEach(function (id) {
       $(id).disabled = !paid;
@@ -652,10 +695,22 @@
       {order: currentOrder.number}))) { return; }
     request('POST', '/points/' + state.point + '/orders/' + currentOrder.id +
       '/refund', {mode: mode}).then(function (op) {
-        lastSale = op;
+        lastSale = op; lastTickets = null;
         say(t('refunded') + (op.credit ? ' ' + op.credit : ' ' +
           t('cash_back', {amount: money(-Number(op.amount))})));
         showOrder(op.order);
+      }, fail);
+  }
+  function refundTicket(ticket, mode) {
+    if (!window.confirm(t('confirm_refund_ticket',
+      {ticket: ticket.number}))) { return; }
+    request('POST', '/points/' + state.point + '/tickets/' + ticket.id +
+      '/refund', {mode: mode}).then(function (op) {
+        lastSale = op; lastTickets = null;
+        say(t('refunded') + (op.credit ? ' ' + op.credit : ' ' +
+          t('cash_back', {amount: money(-Number(op.amount))})));
+        showOrder(op.order);
+        loadCatalogue();
       }, fail);
   }
   $('refund-cash').addEventListener('click', function () { refund('cash'); });
