@@ -16,7 +16,8 @@ channel), then times:
   commission and levies (the ``Recognize Revenue`` cron);
 - the producer's remittance statement over the period (lines, totals,
   amount in words) and its PDF and XLSX;
-- the VAT report by rate and tariff (rows and XLSX).
+- the VAT report by rate and tariff (rows and XLSX);
+- the sales journal and the levies statement (rows and XLSX).
 
 The issue's target: 1,000,000 tickets over 200 sessions, the statement and
 the VAT report together under 60 s.
@@ -356,6 +357,21 @@ def vat_report(pool, company):
     return len(rows), sum((r[3] for r in rows), D(0)), len(content)
 
 
+def other_reports(pool, company):
+    "The sales journal and the levies statement (rows and XLSX)"
+    from guichet.ticket_accounting.report import (
+        journal_rows, ledger_xlsx, levy_rows)
+    today = dt.date.today()
+    start = today - dt.timedelta(days=DAYS + 1)
+    end = today + dt.timedelta(days=366)
+    journal = journal_rows(company, start, today)
+    levies = levy_rows(company, start, end)
+    sizes = [len(ledger_xlsx(company, 'journal', start, today)),
+        len(ledger_xlsx(company, 'levies', start, end))]
+    return len(journal), sum(r[8] for r in journal), len(levies), sum(
+        (r[3] for r in levies), D(0)), sizes
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tickets', type=int, default=1000000)
@@ -388,6 +404,11 @@ def main():
         f"XLSX {size // 1024} KB: {report_time:.1f} s ({load()})")
     print(f"statement + VAT report: {statement_time + report_time:.1f} s "
         f"(target < 60 s; {load()})")
+    (rows, tickets, levies, levied, sizes), elapsed = timed(other_reports)
+    print(f"sales journal: {rows} rows, {tickets} tickets, XLSX "
+        f"{sizes[0] // 1024} KB; levies statement: {levies} rows, "
+        f"{levied} levied, XLSX {sizes[1] // 1024} KB: {elapsed:.1f} s "
+        f"({load()})")
     return 0
 
 

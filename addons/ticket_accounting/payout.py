@@ -4,6 +4,12 @@ A producer payout ("reversement") pays what a mandate owes the producer:
 its entry debits the producer's account and credits the bank, and it
 creates the payment to the producer (``account.payment``, payable, to the
 producer's IBAN validated with python-stdnum) for the treasurer to send.
+On a payment journal processed by SEPA (account_payment_sepa) the payment
+goes to the producer's bank account of that IBAN (made if the producer has
+none), with the statement number as end-to-end reference: the treasurer
+approves the payments and processes them into a SEPA credit transfer
+(pain.001) as any other payable payment. Any other journal (no SEPA
+configuration) gets the same payment without bank account.
 
 A provider payout is a payment provider (a card acquirer, Stripe...)
 paying out the payments it took, less its commission: the entry credits
@@ -183,6 +189,7 @@ class Payout(Workflow, ModelSQL, ModelView):
         Configuration = pool.get('ticket.accounting.configuration')
         Payment = pool.get('account.payment')
         Posting = pool.get('ticket.accounting.posting')
+        Statement = pool.get('ticket.accounting.statement')
         for payout in payouts:
             iban = validate_iban(payout.iban or payout.producer.payout_iban)
             configuration = Configuration.for_company(payout.company)
@@ -190,6 +197,9 @@ class Payout(Workflow, ModelSQL, ModelView):
                 raise AccountingError(gettext(
                         'ticket_accounting.msg_no_configuration',
                         company=payout.company.rec_name))
+            number = None
+            if payout.journal.process_method == 'sepa':
+                number = payout.bank_account_number(iban)
             posting = Posting.book(configuration, 'payout', [
                     (configuration.producers_account, payout.amount, {
                             'kind': 'producer',
@@ -197,9 +207,13 @@ class Payout(Workflow, ModelSQL, ModelView):
                     (configuration.bank, -payout.amount, {'kind': 'bank'}),
                     ], payout.date, payout=payout.id,
                 description=payout.producer.rec_name)
+            if payout.statement:
+                Statement.set_number([payout.statement])
             payment = Payment(company=payout.company, journal=payout.journal,
                 kind='payable', party=payout.producer, date=payout.date,
-                amount=payout.amount, origin=payout)
+                amount=payout.amount, origin=payout,
+                reference=payout.reference)
+            payment.sepa_payable_bank_account_number = number
             payment.save()
             Payment.submit([payment])
             payout.iban = iban
@@ -207,6 +221,53 @@ class Payout(Workflow, ModelSQL, ModelView):
             payout.payment = payment
         cls.save(payouts)
 
+    @property
+    def reference(self):
+        """The reference of the payout's payment: its statement number, or
+        the event or producer it pays"""
+        if self.statement and self.statement.number:
+            return self.statement.number
+        return (self.event or self.producer).rec_name[:35]
+
+    def bank_account_number(self, iban):
+        """The producer's bank account number (bank.account.number) of
+        iban, made with its bank account if the producer has none; a bank
+        without BIC is made for it if the bank module cannot tell it (an
+        IBAN alone is enough for a SEPA credit transfer)"""
+        pool = Pool()
+        Account = pool.get('bank.account')
+        Bank = pool.get('bank')
+        Number = pool.get('bank.account.number')
+        Party = pool.get('party.party')
+        compact = stdnum_iban.compact(iban)
+        numbers = Number.search([
+                ('type', '=', 'iban'),
+                ('number_compact', '=', compact),
+                ], limit=1)
+        if numbers:
+            number, = numbers
+            if self.producer not in number.account.owners:
+                raise AccountingError(gettext(
+                        'ticket_accounting.msg_iban_other_owner',
+                        iban=iban, producer=self.producer.rec_name))
+        else:
+            account = Account(owners=[self.producer], numbers=[
+                    Number(type='iban', number=iban)])
+            account.save()
+            number, = account.numbers
+        if not number.account.bank:
+            name = f"IBAN {compact[:2]} {compact[4:9]}"
+            banks = Bank.search([('party.name', '=', name)], limit=1)
+            if banks:
+                bank, = banks
+            else:
+                bank = Bank(party=Party(name=name))
+                bank.party.save()
+                bank.save()
+            account = number.account
+            account.bank = bank
+            account.save()
+        return number
 
     @classmethod
     def schedule_end(cls, event, today):
@@ -314,6 +375,23 @@ class AccountPayment(metaclass=PoolMeta):
     @classmethod
     def _get_origin(cls):
         return super()._get_origin() + ['ticket.accounting.payout']
+
+    def get_sepa_end_to_end_id(self, name):
+        "A producer payout's end-to-end reference is its statement number"
+        Payout = Pool().get('ticket.accounting.payout')
+        if (isinstance(self.origin, Payout) and self.origin.statement
+                and self.origin.statement.number):
+            return self.origin.statement.number[:35]
+        return super().get_sepa_end_to_end_id(name)
+
+    @classmethod
+    def search_end_to_end_id(cls, name, domain):
+        _, operator, value = domain
+        return ['OR',
+            super().search_end_to_end_id(name, domain),
+            ('origin.statement.number', operator, value,
+                'ticket.accounting.payout'),
+            ]
 
 
 class ProviderPayout(Workflow, ModelSQL, ModelView):

@@ -17,7 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (
     Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle)
 from sql.aggregate import Sum
-from sql.conditionals import Case
+from sql.conditionals import Case, Coalesce
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
@@ -74,9 +74,9 @@ def vat_rows(company, start, end):
 
 
 def journal_rows(company, start, end):
-    """[(date, session, tariff, channel, method, kind, excl. VAT, VAT)] of
-    the sales and refunds between start and end (a session and tariff
-    empty for fees and products)"""
+    """[(date, session, tariff, channel, method, kind, excl. VAT, VAT,
+    tickets)] of the sales and refunds between start and end (a session
+    and tariff empty for fees and products)"""
     pool = Pool()
     Line = pool.get('ticket.accounting.posting.line')
     Posting = pool.get('ticket.accounting.posting')
@@ -91,6 +91,8 @@ def journal_rows(company, start, end):
             posting.channel, posting.method, posting.kind,
             Sum(Case((vat, ZERO), else_=-line.amount)),
             Sum(Case((vat, -line.amount), else_=ZERO)),
+            Sum(Case((line.kind.in_(['deferred', 'revenue', 'mandate']),
+                        Coalesce(line.quantity, 0)), else_=0)),
             where=(posting.company == company.id)
             & (posting.date >= start) & (posting.date <= end)
             & posting.kind.in_(list(SALE_POSTINGS))
@@ -105,7 +107,38 @@ def journal_rows(company, start, end):
             {r[1] for r in rows if r[1]})}
     tariffs = {t.id: t for t in Tariff.browse({r[2] for r in rows if r[2]})}
     return [(r[0], sessions.get(r[1]), tariffs.get(r[2]), r[3], r[4], r[5],
-            Decimal(r[6]), Decimal(r[7])) for r in rows]
+            Decimal(r[6]), Decimal(r[7]), int(r[8] or 0)) for r in rows]
+
+
+def levy_rows(company, start, end):
+    """[(levy, event, base excl. VAT, amount)] of the levies booked by
+    company between start and end, per levy and event: the levies
+    statement (the show tax of the CNM or ASTP, the SACEM's authors'
+    rights)"""
+    pool = Pool()
+    Line = pool.get('ticket.accounting.posting.line')
+    Posting = pool.get('ticket.accounting.posting')
+    Session = pool.get('ticket.session')
+    Event = pool.get('ticket.event')
+    Levy = pool.get('ticket.accounting.levy')
+    line = Line.__table__()
+    posting = Posting.__table__()
+    session = Session.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*line.join(posting, condition=line.posting == posting.id
+            ).join(session, condition=line.session == session.id
+            ).select(line.levy, session.event, Sum(line.base),
+            Sum(-line.amount),
+            where=(posting.company == company.id)
+            & (posting.date >= start) & (posting.date <= end)
+            & (line.kind == 'levy'),
+            group_by=[line.levy, session.event]))
+    rows = cursor.fetchall()
+    levies = {l.id: l for l in Levy.browse({r[0] for r in rows})}
+    events = {e.id: e for e in Event.browse({r[1] for r in rows})}
+    return sorted(((levies[r[0]], events[r[1]], Decimal(r[2] or 0),
+                Decimal(r[3] or 0)) for r in rows if r[2] or r[3]),
+        key=lambda r: (r[0].name, r[0].id, r[1].rec_name, r[1].id))
 
 
 def deferred_rows(company, date):
@@ -321,13 +354,23 @@ def ledger_xlsx(company, kind, start, end):
         rows = [[date, session.event.rec_name if session else '',
                 session.rec_name if session else '',
                 tariff.rec_name if tariff else _('other'), channel or '',
-                method or '', posting_kind, untaxed, vat, untaxed + vat]
+                method or '', posting_kind, tickets, untaxed, vat,
+                untaxed + vat]
             for (date, session, tariff, channel, method, posting_kind,
-                untaxed, vat) in journal_rows(company, start, end)]
+                untaxed, vat, tickets) in journal_rows(company, start, end)]
         _sheet(workbook, formats, _('sales_journal'), [_('date'),
                 _('event'), _('session'), _('tariff'), _('channel'),
-                _('method'), _('kind'), _('untaxed'), _('vat'),
-                _('amount')], rows, {7, 8, 9})
+                _('method'), _('kind'), _('tickets'), _('untaxed'),
+                _('vat'), _('amount')], rows, {8, 9, 10})
+    elif kind == 'levies':
+        rows = [[levy.name, levy.collector.rec_name if levy.collector
+                else '', event.rec_name, base,
+                f'{(levy.rate * 100).normalize():f} %',
+                amount]
+            for levy, event, base, amount in levy_rows(company, start, end)]
+        _sheet(workbook, formats, _('levies_statement'), [_('levy'),
+                _('collector'), _('event'), _('untaxed'), _('rate'),
+                _('amount')], rows, {3, 5})
     else:
         rows = [[session.event.rec_name if session else '',
                 session.rec_name if session else '',
@@ -367,6 +410,7 @@ class LedgerReportStart(ModelView):
             ('vat', "VAT by Rate and Tariff"),
             ('journal', "Sales Journal"),
             ('deferred', "Deferred Revenue by Session"),
+            ('levies', "Levies Statement"),
             ], "Report", required=True)
     start_date = fields.Date("Start Date", required=True)
     end_date = fields.Date("End Date", required=True,

@@ -24,7 +24,7 @@ from .posting import ZERO, local_date
 
 def session_sums(session, company):
     """The sums of the entry lines of session booked by company, in SQL:
-    rows of (kind, levy, tax, product, tariff, amount)"""
+    rows of (kind, levy, tax, product, tariff, amount, base)"""
     pool = Pool()
     Line = pool.get('ticket.accounting.posting.line')
     Posting = pool.get('ticket.accounting.posting')
@@ -33,12 +33,13 @@ def session_sums(session, company):
     cursor = Transaction().connection.cursor()
     cursor.execute(*line.join(posting, condition=line.posting == posting.id
             ).select(line.kind, line.levy, line.tax, line.product,
-            line.tariff, Sum(line.amount),
+            line.tariff, Sum(line.amount), Sum(line.base),
             where=(line.session == session.id)
             & (posting.company == company.id),
             group_by=[line.kind, line.levy, line.tax, line.product,
                 line.tariff]))
-    return [row[:-1] + (Decimal(row[-1]),) for row in cursor]
+    return [row[:-2] + (Decimal(row[-2]), Decimal(row[-1] or 0))
+        for row in cursor]
 
 
 class Session(metaclass=PoolMeta):
@@ -92,7 +93,7 @@ class Session(metaclass=PoolMeta):
         if configuration is None:
             return
         balances = defaultdict(lambda: ZERO)
-        for kind, _, _, product, tariff, amount in session_sums(
+        for kind, _, _, product, tariff, amount, _ in session_sums(
                 session, company):
             if kind == 'deferred':
                 balances[product, tariff] += amount
@@ -140,12 +141,13 @@ class Session(metaclass=PoolMeta):
         round_ = company.currency.round
         base = ZERO
         booked = defaultdict(lambda: ZERO)
-        for kind, levy, tax, _, tariff, amount in session_sums(
+        for kind, levy, tax, _, tariff, amount, line_base in session_sums(
                 session, company):
             if kind in {'deferred', 'revenue', 'mandate'} and tariff:
                 base -= amount
             if kind == 'levy':
                 booked[kind, Levy(levy)] -= amount
+                booked['levy_base', Levy(levy)] += line_base
             elif kind == 'commission':
                 booked[kind, None] -= amount
             elif kind == 'commission_tax':
@@ -156,8 +158,11 @@ class Session(metaclass=PoolMeta):
             'producer', producer.id if producer else None)
         for levy in event.levies:
             due = round_(base * levy.rate) - booked[('levy', levy)]
+            # the base of the line is what it adds to the levy's base, so
+            # that the levies statement sums the lines
             lines.append((levy.liability_account, -due, dict(values,
-                        kind='levy', levy=levy.id, base=base,
+                        kind='levy', levy=levy.id,
+                        base=base - booked[('levy_base', levy)],
                         party=levy.collector.id if levy.collector
                         else None)))
             lines.append((charge[0] if producer else levy.expense_account,

@@ -43,6 +43,10 @@ class Statement(Workflow, ModelSQL, ModelView):
     "Remittance statement"
     __name__ = 'ticket.accounting.statement'
     _states = {'readonly': Eval('state') != 'draft'}
+    number = fields.Char(
+        "Number", readonly=True,
+        help="Given when the statement is made final or paid; the "
+        "end-to-end reference of its SEPA payout.")
     company = fields.Many2One(
         'company.company', "Company", required=True, states=_states)
     currency = fields.Function(
@@ -147,8 +151,37 @@ class Statement(Workflow, ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         who = self.producer or self.event
-        return (f"{who.rec_name if who else ''} "
-            f"{self.start_date} - {self.end_date}")
+        return ' '.join(filter(None, [self.number,
+                    who.rec_name if who else None,
+                    f"{self.start_date} - {self.end_date}"]))
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
+            'not ') else 'OR'
+        return [bool_op,
+            ('number', operator, operand, *extra),
+            ('producer.rec_name', operator, operand, *extra),
+            ('event.rec_name', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def set_number(cls, statements):
+        """Number the statements that have none, from the statement
+        sequence, in order"""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Sequence = pool.get('ir.sequence')
+        to_number = sorted(
+            (s for s in statements if not s.number), key=lambda s: s.id)
+        if not to_number:
+            return
+        sequence = Sequence(ModelData.get_id(
+                'ticket_accounting', 'sequence_statement'))
+        for statement in to_number:
+            statement.number = sequence.get()
+        cls.save(to_number)
 
     def get_amount_in_words(self, name):
         return self.in_words(Transaction().language)
@@ -188,6 +221,7 @@ class Statement(Workflow, ModelSQL, ModelView):
     def copy(cls, statements, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('lines', None)
+        default.setdefault('number', None)
         default.setdefault('corrects', None)
         default.setdefault('scheduled', False)
         return super().copy(statements, default=default)
@@ -215,6 +249,7 @@ class Statement(Workflow, ModelSQL, ModelView):
     @Workflow.transition('final')
     def finalize(cls, statements):
         cls.compute(statements)
+        cls.set_number(statements)
 
     @classmethod
     @ModelView.button_action(

@@ -5,11 +5,11 @@ import io
 from collections import defaultdict
 from decimal import Decimal
 
-from trytond.modules.company.tests import create_company, set_company
+from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
-from .helpers import sell, setup_theatre
+from .helpers import sell, setup_theatre, theatre_company
 
 D = Decimal
 HEADER = [
@@ -58,7 +58,7 @@ class FecTestMixin:
         Payment = pool.get('ticket.order.payment')
         Posting = pool.get('ticket.accounting.posting')
         Session = pool.get('ticket.session')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             first, second = t.sessions

@@ -2,13 +2,22 @@
 
 ``setup_theatre(company)`` builds the French chart, open fiscal years, the
 ticketing accounts configuration, VAT at 5.5 % and 20 %, a play with two
-sessions and its tariffs; ``sell`` books an order paid by a method."""
+sessions and its tariffs; ``sell`` books an order paid by a method.
+
+The French chart is the slow part of that setup (hundreds of accounts from
+account_fr's templates, three fiscal years of periods): the test case
+(``SharedChartMixin``) makes once a company on the chart that
+``theatre_company()`` gives the tests; each test rolls back what it adds,
+so they still share nothing else."""
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
 from trytond.modules.account.tests import create_chart, get_fiscalyear
+from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
+from trytond.tests.test_tryton import CONTEXT, DB_NAME
+from trytond.transaction import Transaction, TransactionError
 
 from guichet.ticket_event.tests.helpers import create_event
 from guichet.ticket_pricing.tests.helpers import (
@@ -17,11 +26,50 @@ from guichet.ticket_pricing.tests.helpers import (
 D = Decimal
 
 
+SHARED_COMPANY = "Théâtre des Essais"
+
+
+def theatre_company():
+    """The company on the French chart the test case made, or a new company
+    if it made none"""
+    Company = Pool().get('company.company')
+    companies = Company.search([('party.name', '=', SHARED_COMPANY)])
+    return companies[0] if companies else create_company()
+
+
+class SharedChartMixin:
+    "Make once the company on the French chart of theatre_company()"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        extras = {}
+        while True:
+            with Transaction().start(DB_NAME, 1, context=CONTEXT,
+                    **extras) as transaction:
+                try:
+                    company = create_company(name=SHARED_COMPANY)
+                    with set_company(company):
+                        create_french_chart(company)
+                    transaction.commit()
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+                    continue
+                break
+
+
 def create_french_chart(company):
-    "The French chart of company and open fiscal years around today"
+    """The French chart of company and open fiscal years around today,
+    unless company has them already"""
     pool = Pool()
     Account = pool.get('account.account')
     FiscalYear = pool.get('account.fiscalyear')
+    if Account.search([('company', '=', company.id)], limit=1):
+        return {a.code: a for a in Account.search([
+                    ('company', '=', company.id),
+                    ('code', 'in', ['706', '44571', '6234']),
+                    ])}
     create_chart(company, chart='account_fr.root')
     today = dt.date.today()
     for year in [today.year - 1, today.year, today.year + 1]:

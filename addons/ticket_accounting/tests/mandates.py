@@ -12,7 +12,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
 from .helpers import (
-    balances, moves_balance, sell, setup_theatre)
+    balances, moves_balance, sell, setup_theatre, theatre_company)
+from .xlsx import read_sheet
 
 D = Decimal
 IBAN = 'FR14 2004 1010 0505 0001 3M02 606'
@@ -88,7 +89,7 @@ class MandateTestMixin:
         Payment = pool.get('ticket.order.payment')
         Posting = pool.get('ticket.accounting.posting')
         Provider = pool.get('ticket.accounting.configuration.provider')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             cheques, = accounts(company, '5112')
@@ -119,7 +120,7 @@ class MandateTestMixin:
         "reverses it exactly"
         from guichet.ticket_pricing.tests.fees import create_fee
         Payment = Pool().get('ticket.order.payment')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             create_fee(company, "Frais de location", t.fee_product,
@@ -139,7 +140,7 @@ class MandateTestMixin:
         "place the commission with VAT and the levies are deducted; a "
         "refund after settles again to the cent"
         Payment = Pool().get('ticket.order.payment')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             producer, cnm, sacem = setup_mandate(company, t)
@@ -168,6 +169,50 @@ class MandateTestMixin:
             self.assertTrue(moves_balance(company))
 
     @with_transaction()
+    def test_levies_statement(self):
+        "The levies statement: per levy and event the revenue excluding "
+        "VAT, the rate and the levy, as booked (a refund after the show "
+        "included); exported to XLSX"
+        from ..report import ledger_xlsx, levy_rows
+        Payment = Pool().get('ticket.order.payment')
+        company = theatre_company()
+        with set_company(company):
+            t = setup_theatre(company)
+            producer, cnm, sacem = setup_mandate(company, t)
+            first, second = t.sessions
+            _, payment = sell([(t.adult, first, 2)])
+            sell([(t.reduced, second, 3)], method='cash')
+            start = dt.date.today() - dt.timedelta(days=1)
+            end = second.end.date() + dt.timedelta(days=2)
+            self.assertEqual(levy_rows(company, start, end), [])
+            recognize(first)
+            Payment.refund(payment, D('22.00'))
+            recognize(second)
+            rows = levy_rows(company, start, end)
+            base = -line_sum(company, ['mandate'])
+            self.assertEqual(base, D('20.86') + D('42.65'))
+            self.assertEqual([(r[0], r[1], r[2]) for r in rows], [
+                    (sacem, t.event, base), (cnm, t.event, base)])
+            for levy, _, row_base, amount in rows:
+                self.assertEqual(amount,
+                    -line_sum(company, ['levy'], levy=levy))
+                # each session's levy rounded to the cent
+                self.assertLessEqual(
+                    abs(amount - row_base * levy.rate), D('0.01'))
+            self.assertEqual(sum(r[3] for r in rows),
+                -balances(company)['447'] - balances(company)['4686'])
+
+            sheet = read_sheet(ledger_xlsx(company, 'levies', start, end))
+            self.assertEqual(sheet[0], ['Levy', 'Collector', 'Event',
+                    'Excl. VAT', 'Rate', 'Amount'])
+            self.assertEqual(sheet[1][:5], ['SACEM', 'SACEM',
+                    t.event.rec_name, float(base), '10 %'])
+            self.assertEqual(sheet[2][:5], ['Taxe CNM', 'CNM',
+                    t.event.rec_name, float(base), '3.5 %'])
+            self.assertEqual(round(sheet[3][5], 2),
+                float(sum(r[3] for r in rows)))
+
+    @with_transaction()
     def test_statement_equals_lines(self):
         "A remittance statement: tickets per session and tariff, "
         "commission, levies, payouts; its net due is the sum of its lines "
@@ -176,7 +221,7 @@ class MandateTestMixin:
         Payment = pool.get('ticket.order.payment')
         Statement = pool.get('ticket.accounting.statement')
         Payout = pool.get('ticket.accounting.payout')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             producer, cnm, sacem = setup_mandate(company, t)
@@ -261,7 +306,7 @@ class MandateTestMixin:
         pool = Pool()
         Event = pool.get('ticket.event')
         Statement = pool.get('ticket.accounting.statement')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             sell([(t.adult, t.sessions[0], 1)])
@@ -293,7 +338,7 @@ class MandateTestMixin:
         pool = Pool()
         Payment = pool.get('ticket.order.payment')
         ProviderPayout = pool.get('ticket.accounting.provider_payout')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             _, first = sell([(t.adult, t.sessions[0], 2)])
@@ -328,7 +373,7 @@ class MandateTestMixin:
         from ..report import (
             deferred_rows, journal_rows, ledger_xlsx, vat_rows)
         Payment = Pool().get('ticket.order.payment')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             first, second = t.sessions
@@ -354,10 +399,31 @@ class MandateTestMixin:
                 company, first.end.date() + dt.timedelta(days=1))
             self.assertEqual(deferred, [(second, D('28.44'))])
             self.assertEqual(-books['487'], D('28.44'))
-            for kind in ['vat', 'journal', 'deferred']:
+            for kind in ['vat', 'journal', 'deferred', 'levies']:
                 content = ledger_xlsx(company, kind, today, today)
-                self.assertIn('xl/worksheets/sheet1.xml',
-                    zipfile.ZipFile(io.BytesIO(content)).namelist())
+                self.assertTrue(read_sheet(content))
+
+            # the sales journal in XLSX: a row per day, session, tariff,
+            # channel, payment method and kind, with its tickets
+            sheet = read_sheet(ledger_xlsx(company, 'journal', today, today))
+            self.assertEqual(sheet[0], ['Date', 'Event', 'Session',
+                    'Tariff', 'Channel', 'Method', 'Entry', 'Tickets',
+                    'Excl. VAT', 'VAT', 'Amount'])
+            body, total = sheet[1:-1], sheet[-1]
+            self.assertEqual(len(body), len(journal))
+            rows = {(r[2], r[3], r[4], r[5], r[6]): r[7:] for r in body}
+            self.assertEqual(rows[second.rec_name, 'Reduced', 'web', 'cash',
+                    'payment'], [2.0, 28.44, 1.56, 30.0])
+            self.assertEqual(rows[first.rec_name, 'Adult', 'box_office',
+                    'card', 'payment'], [2.0, 41.71, 2.29, 44.0])
+            self.assertEqual(rows[first.rec_name, 'Backstage tour',
+                    'box_office', 'card', 'payment'], [1.0, 10.0, 2.0, 12.0])
+            refunds = [r for r in body if r[6] == 'refund']
+            self.assertTrue(refunds)
+            self.assertEqual(round(sum(r[10] for r in refunds), 2), -10.0)
+            self.assertEqual(total[0], 'Total')
+            self.assertEqual(round(total[10], 2),
+                float(books['517'] + books['5311']))
 
     def render(self, statement, extension):
         Report = Pool().get(
@@ -373,7 +439,7 @@ class MandateTestMixin:
         "period; after the event it waits for the sessions to take place"
         pool = Pool()
         Payout = pool.get('ticket.accounting.payout')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             setup_mandate(company, t)

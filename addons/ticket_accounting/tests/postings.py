@@ -8,7 +8,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from .helpers import balances, moves_balance, order, sell, setup_theatre
+from .helpers import (
+    balances, moves_balance, order, sell, setup_theatre, theatre_company)
 
 D = Decimal
 
@@ -18,7 +19,7 @@ class PostingTestMixin:
     @with_transaction()
     def test_french_defaults(self):
         "The configuration takes its accounts from the French chart"
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             theatre = setup_theatre(company)
             configuration = theatre.configuration
@@ -51,7 +52,7 @@ class PostingTestMixin:
         "A card payment debits the card clearing, credits deferred revenue "
         "excluding VAT per tariff and the VAT of each rate"
         Posting = Pool().get('ticket.accounting.posting')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             session = t.sessions[0]
@@ -83,7 +84,7 @@ class PostingTestMixin:
         "Two payments that cover an order book every part to the cent"
         pool = Pool()
         Payment = pool.get('ticket.order.payment')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             new = order([(t.adult, t.sessions[0], 1),
@@ -101,7 +102,7 @@ class PostingTestMixin:
         "A full refund reverses exactly what the payment booked; a partial "
         "one its share"
         Payment = Pool().get('ticket.order.payment')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             sale, payment = sell([(t.adult, t.sessions[0], 3)])
@@ -120,7 +121,7 @@ class PostingTestMixin:
         pool = Pool()
         Payment = pool.get('ticket.order.payment')
         Session = pool.get('ticket.session')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             first, second = t.sessions
@@ -147,7 +148,7 @@ class PostingTestMixin:
         pool = Pool()
         Move = pool.get('account.move')
         Posting = pool.get('ticket.accounting.posting')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company, posting='day')
             for channel in ['web', 'web', 'box_office']:
@@ -171,7 +172,7 @@ class PostingTestMixin:
         pool = Pool()
         Credit = pool.get('ticket.credit')
         Order = pool.get('ticket.order')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             with Transaction().set_context(voucher_payment_method='cash'):
@@ -199,7 +200,7 @@ class PostingTestMixin:
         "An order refunded as a credit moves its revenue and VAT to the "
         "credits' liability"
         Order = Pool().get('ticket.order')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             sale, _ = sell([(t.adult, t.sessions[0], 1)])
@@ -214,7 +215,7 @@ class PostingTestMixin:
         pool = Pool()
         Order = pool.get('ticket.order')
         Payment = pool.get('ticket.order.payment')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             new = order([(t.adult, t.sessions[0], 1)])
@@ -250,7 +251,7 @@ class PostingTestMixin:
     def test_posting_never_changes(self):
         "A posting cannot be deleted nor edited"
         Posting = Pool().get('ticket.accounting.posting')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company)
             sell([(t.adult, t.sessions[0], 1)])

@@ -14,11 +14,12 @@ from decimal import Decimal
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from trytond.modules.company.tests import create_company, set_company
+from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
-from .helpers import balances, moves_balance, sell, setup_theatre
+from .helpers import (
+    balances, moves_balance, sell, setup_theatre, theatre_company)
 
 D = Decimal
 METHODS = ['card', 'cash', 'cheque', 'transfer']
@@ -42,7 +43,7 @@ class PropertyTestMixin:
         pool = Pool()
         Payment = pool.get('ticket.order.payment')
         Session = pool.get('ticket.session')
-        company = create_company()
+        company = theatre_company()
         with set_company(company):
             t = setup_theatre(company, capacities=(10000, 10000, 10000))
             tariffs = [t.adult, t.reduced, t.backstage]

@@ -4,14 +4,16 @@ from trytond.modules.company.tests import CompanyTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 
 from .fec import FecTestMixin
+from .helpers import SharedChartMixin
 from .mandates import MandateTestMixin
 from .postings import PostingTestMixin
 from .properties import PropertyTestMixin
+from .sepa import SepaTestMixin
 
 
 class TicketAccountingTestCase(
-        PostingTestMixin, MandateTestMixin, FecTestMixin, PropertyTestMixin,
-        ListViewTestMixin, TranslationTestMixin, CompanyTestMixin,
+        SharedChartMixin, PostingTestMixin, MandateTestMixin, SepaTestMixin,
+        FecTestMixin, PropertyTestMixin, ListViewTestMixin, TranslationTestMixin, CompanyTestMixin,
         ModuleTestCase):
     "Test the ticket_accounting module"
     module = 'ticket_accounting'
