@@ -6,7 +6,8 @@ posted move: deferred revenue, VAT collected, clearing accounts. The
 events bear the CNM show tax (3.5 %); a box-office terminal's payments
 (provider "pos", when ticket_pos is installed) are posted by its cash
 sessions, so they are marked "posted elsewhere". The producers' payouts
-go through the payment journal "Virements SEPA". Sessions already past
+go through the payment journal "Virements SEPA", SEPA credit transfers
+(pain.001) from the company's demo bank account. Sessions already past
 have their revenue recognized and settled; each event has a draft
 remittance statement."""
 import datetime as dt
@@ -114,11 +115,32 @@ def _configure(pool, company, configuration):
     Event.write(Event.search([('company', '=', company.id)]),
         {'levies': [('add', [cnm.id])]})
     PaymentJournal = pool.get('account.payment.journal')
+    Bank = pool.get('bank')
+    BankAccount = pool.get('bank.account')
+    Party = pool.get('party.party')
+    # the company's bank account the SEPA credit transfers leave from
+    bank = Bank(party=Party(name="Banque de démonstration"),
+        bic='BNPAFRPPXXX')
+    bank.party.save()
+    bank.save()
+    account, = BankAccount.create([{
+                'bank': bank.id,
+                'owners': [('add', [company.party.id])],
+                'currency': company.currency.id,
+                'numbers': [('create', [{
+                                'type': 'iban',
+                                'number': 'FR76 3000 6000 0112 3456 7890 189',
+                                }])],
+                }])
     journal, = PaymentJournal.create([{
                 'name': "Virements SEPA",
                 'company': company.id,
                 'currency': company.currency.id,
-                'process_method': 'manual',
+                'process_method': 'sepa',
+                'sepa_bank_account_number': account.numbers[0].id,
+                'sepa_payable_flavor': 'pain.001.001.03',
+                'sepa_receivable_flavor': 'pain.008.001.02',
+                'sepa_charge_bearer': 'SLEV',
                 }])
     # the scheduler pays the producers on their events' payout schedule
     configuration.payout_journal = journal
