@@ -13,8 +13,8 @@ from .sepa import SepaTestMixin
 
 class TicketAccountingTestCase(
         SharedChartMixin, PostingTestMixin, MandateTestMixin, SepaTestMixin,
-        FecTestMixin, PropertyTestMixin, ListViewTestMixin, TranslationTestMixin, CompanyTestMixin,
-        ModuleTestCase):
+        FecTestMixin, PropertyTestMixin, ListViewTestMixin,
+        TranslationTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test the ticket_accounting module"
     module = 'ticket_accounting'
     extras = ['account_fr']
