@@ -218,6 +218,13 @@ class BoxOfficeOperatorTestCase(unittest.TestCase):
         ('account.account', ['balance']),
         ('account.account', ['debit']),
         ('account.account', ['credit']),
+        ('account.payment', ['amount']),
+        ('ticket.accounting.posting', ['id']),
+        ('ticket.accounting.posting.line', ['amount']),
+        ('ticket.accounting.statement', ['net_due']),
+        ('ticket.accounting.statement.line', ['amount']),
+        ('ticket.accounting.payout', ['amount']),
+        ('ticket.accounting.provider_payout', ['fees']),
         ]
 
     @classmethod

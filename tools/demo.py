@@ -18,6 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 import pgctl  # noqa: E402
 import demo_pricing  # noqa: E402
+import demo_accounting  # noqa: E402
 import demo_crm  # noqa: E402
 import demo_seating  # noqa: E402
 
@@ -581,6 +582,7 @@ def main():
     setup_demo(args.database)
     demo_crm.create_crm(args.database)
     create_box_office(args.database)
+    demo_accounting.create_accounting(args.database)
     print("Demo data loaded.")
     return 0
 

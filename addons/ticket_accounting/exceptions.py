@@ -1,0 +1,5 @@
+from trytond.exceptions import UserError
+
+
+class AccountingError(UserError):
+    "Ticketing cannot be booked"
