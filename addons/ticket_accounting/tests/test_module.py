@@ -4,13 +4,16 @@ from trytond.modules.company.tests import CompanyTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 
 from .fec import FecTestMixin
+from .invoices import InvoiceTestMixin
 from .mandates import MandateTestMixin
 from .postings import PostingTestMixin
 from .properties import PropertyTestMixin
+from .reconcile import ReconcileTestMixin
 
 
 class TicketAccountingTestCase(
         PostingTestMixin, MandateTestMixin, FecTestMixin, PropertyTestMixin,
+        InvoiceTestMixin, ReconcileTestMixin,
         ListViewTestMixin, TranslationTestMixin, CompanyTestMixin,
         ModuleTestCase):
     "Test the ticket_accounting module"
