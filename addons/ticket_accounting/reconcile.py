@@ -80,8 +80,13 @@ class Statement(metaclass=PoolMeta):
     @classmethod
     @ModelView.button
     def match_provider_payouts(cls, statements):
-        """Match the lines without statement lines to provider payouts;
-        return the provider payouts matched"""
+        "Match the lines without statement lines to provider payouts"
+        cls.match_payouts(statements)
+
+    @classmethod
+    def match_payouts(cls, statements):
+        """Match the lines without statement lines of statements to
+        provider payouts; return the provider payouts matched"""
         ProviderPayout = Pool().get('ticket.accounting.provider_payout')
         payouts = []
         for statement in statements:
@@ -261,7 +266,7 @@ class ClearingOpenLine(ModelSQL, ModelView):
         help="Positive for a payment the provider owes, negative for a "
         "refund.")
     posting = fields.Many2One(
-        'ticket.accounting.posting', "Entry", readonly=True)
+        'ticket.accounting.posting', "Entry", readonly=True, required=True)
 
     @classmethod
     def __setup__(cls):

@@ -20,7 +20,11 @@ from .exceptions import AccountingError
 from .openapi import describe_api
 
 REQUIRED = ['name', 'street', 'postal_code', 'city', 'country', 'vat_number']
-MAX_LENGTH = 500
+# the maximum length of each field, as the OpenAPI document has it
+LENGTHS = {
+    'name': 200, 'street': 500, 'postal_code': 20, 'city': 200,
+    'country': 2, 'vat_number': 32, 'siret': 32,
+    }
 
 
 def buyer_from(body):
@@ -37,9 +41,9 @@ def buyer_from(body):
                 or not value.strip()):
             raise bad_request('invalid_body', f"{name} is required.")
         if value is not None and (not isinstance(value, str)
-                or len(value) > MAX_LENGTH):
+                or len(value) > LENGTHS[name] or '\x00' in value):
             raise bad_request('invalid_body',
-                f"{name} must be a string of at most {MAX_LENGTH} "
+                f"{name} must be a string of at most {LENGTHS[name]} "
                 "characters.")
     return Buyer(**{n: body.get(n) for n in Buyer.FIELDS})
 

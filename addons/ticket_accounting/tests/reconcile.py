@@ -80,7 +80,7 @@ class ReconcileTestMixin:
                         'number': 'VIR 4471', 'amount': D('100.00'),
                         'description': "VIREMENT M. DUPONT",
                         }])
-            payouts = Statement.match_provider_payouts([statement])
+            payouts = Statement.match_payouts([statement])
 
             payout, = payouts
             self.assertEqual(set(payout.payments), {p1, p2})
@@ -100,7 +100,7 @@ class ReconcileTestMixin:
                     for l in open_lines], [(p3, D('22.00'), '517')])
 
             # matching again matches nothing more
-            self.assertEqual(Statement.match_provider_payouts([statement]),
+            self.assertEqual(Statement.match_payouts([statement]),
                 [])
             Statement.validate_statement([statement])
             self.assertEqual(ProviderPayout(payout.id).state, 'done')
@@ -143,7 +143,7 @@ class ReconcileTestMixin:
                         'ticket_provider': 'manual',
                         'provider_fees': D('0.20'),
                         }])
-            payouts = Statement.match_provider_payouts([statement])
+            payouts = Statement.match_payouts([statement])
 
             self.assertEqual(payouts, [waiting])
             by_number = {o.number: o for o in Statement(statement.id).origins}
@@ -168,7 +168,11 @@ class ReconcileTestMixin:
                         'ticket_provider': 'manual',
                         'provider_fees': D('0.60'),
                         }])
-            payout, = Statement.match_provider_payouts([statement2])
+            # the button, as the back office calls it, returns no action
+            self.assertIsNone(
+                Statement.match_provider_payouts([statement2]))
+            origin, = Statement(statement2.id).origins
+            payout = origin.provider_payout
             self.assertEqual(set(payout.payments), {p2, refund, p3})
             self.assertEqual(payout.gross, D('66.00'))
             self.assertEqual(ClearingOpenLine.search([]), [])
