@@ -1,0 +1,2 @@
+# Public routes register themselves on trytond's WSGI application on import.
+from . import routes  # noqa: F401
