@@ -61,6 +61,30 @@ def _create_fiscalyears(pool, company, years):
                     'move_sequence': sequence.id,
                     }])
         FiscalYear.create_period([fiscalyear])
+        _set_invoice_sequences(pool, company, fiscalyear)
+
+
+def _set_invoice_sequences(pool, company, fiscalyear):
+    "Number the invoices of business buyers (account_invoice) in fiscalyear"
+    Sequence = pool.get('ir.sequence.strict')
+    ModelData = pool.get('ir.model.data')
+    InvoiceSequence = pool.get('account.fiscalyear.invoice_sequence')
+    sequence, = Sequence.create([{
+                'name': f'{fiscalyear.name} invoices',
+                'prefix': f'F{fiscalyear.name}-',
+                'padding': 5,
+                'sequence_type': ModelData.get_id(
+                    'account_invoice', 'sequence_type_account_invoice'),
+                'company': company.id,
+                }])
+    values = {f'{kind}_sequence': sequence.id for kind in [
+            'out_invoice', 'in_invoice', 'out_credit_note',
+            'in_credit_note']}
+    if fiscalyear.invoice_sequences:
+        InvoiceSequence.write(list(fiscalyear.invoice_sequences), values)
+    else:
+        InvoiceSequence.create([dict(values, fiscalyear=fiscalyear.id,
+                    company=company.id)])
 
 
 def _create_accounting(pool, company):
