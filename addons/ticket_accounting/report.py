@@ -218,6 +218,8 @@ def statement_table(statement):
         _('gross'), _('refunds'), _('untaxed'), _('vat'), _('amount')]
     rows = []
     for line in statement.lines:
+        if line.kind == 'fee':
+            continue
         if line.kind == 'sales':
             rows.append([
                     line.session.rec_name if line.session else '',
@@ -229,6 +231,18 @@ def statement_table(statement):
             rows.append([line.rec_name, '', '', None, None, None, None,
                     None, line.amount])
     return headers, rows, {4, 5, 6, 7, 8}
+
+
+def fee_table(statement):
+    """The rows of the statement's booking fees (for information, not in
+    the net due): headers, rows, money columns"""
+    headers = [_('fee'), _('vat_rate'), _('quantity'), _('gross'),
+        _('refunds'), _('untaxed'), _('vat'), _('total')]
+    rows = [[line.product.rec_name, line.tax.rec_name if line.tax else '',
+            line.quantity, line.gross, line.refunds, line.untaxed, line.vat,
+            line.gross - line.refunds]
+        for line in statement.lines if line.kind == 'fee']
+    return headers, rows, {3, 4, 5, 6, 7}
 
 
 def statement_xlsx(statement):
@@ -249,6 +263,11 @@ def statement_xlsx(statement):
         vat.write(row, 0, tax.rec_name if tax else '')
         vat.write_number(row, 1, money(base), formats['money'])
         vat.write_number(row, 2, money(amount), formats['money'])
+    headers, rows, money_columns = fee_table(statement)
+    if rows:
+        fees = _sheet(workbook, formats, _('fees_sheet'), headers, rows,
+            money_columns)
+        fees.write(len(rows) + 3, 0, _('fees'))
     workbook.close()
     return buffer.getvalue()
 
@@ -306,6 +325,28 @@ def statement_pdf(statement):
                     ('ALIGN', (1, 0), (-1, -1), 'RIGHT'),
                     ('LINEBELOW', (0, 0), (-1, 0), 0.5, colors.black),
                     ])))
+    headers, rows, fee_money = fee_table(statement)
+    if rows:
+        story.append(Spacer(0, 4 * mm))
+        story.append(Paragraph(f'<b>{_("fees")}</b>', small))
+        data = [[Paragraph(f'<b>{h}</b>', small) for h in headers]]
+        data += [[Paragraph(str(v), small) if c < 2 else (
+                    f'{v:,.2f}'.replace(',', ' ') if c in fee_money
+                    else str(v)) for c, v in enumerate(row)]
+            for row in rows]
+        if len(rows) > 1:
+            data.append([Paragraph(f'<b>{_("total")}</b>', small), '', '']
+                + [f'{sum((r[c] for r in rows), ZERO):,.2f}'.replace(
+                        ',', ' ') for c in sorted(fee_money)])
+        table = Table(data, repeatRows=1, colWidths=[
+                48 * mm, 22 * mm, 16 * mm] + [18 * mm] * 5)
+        table.setStyle(TableStyle([
+                    ('FONTSIZE', (0, 0), (-1, -1), 7.5),
+                    ('ALIGN', (2, 1), (-1, -1), 'RIGHT'),
+                    ('LINEBELOW', (0, 0), (-1, 0), 0.5, colors.black),
+                    ('VALIGN', (0, 0), (-1, -1), 'TOP'),
+                    ]))
+        story.append(table)
     story.append(Spacer(0, 4 * mm))
     story.append(Paragraph(_('in_words', amount=statement.in_words(
                     Transaction().language)), styles['Normal']))

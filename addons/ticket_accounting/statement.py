@@ -5,7 +5,10 @@ A statement is computed from the ticketing entries of its period: per
 session and tariff the tickets sold, gross receipts, refunds, VAT and
 receipts excluding VAT; then the commission and its VAT, the levies and
 the payouts already made. Its net due is the sum of its lines (invariant
-2). A draft statement is computed again on demand; a final one never
+2). The booking fees charged on the orders of its tickets are shown per fee
+(net of refunded fees) for information: the postings book them to the
+company's revenue, never to a producer, so they add nothing to the net
+due. A draft statement is computed again on demand; a final one never
 changes: a later correction is a new statement. The statements of an event
 become final when the event closes."""
 import datetime as dt
@@ -13,6 +16,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from num2words import num2words
+from sql import Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce
 
@@ -36,6 +40,7 @@ LINE_KINDS = [
     ('commission_tax', "Commission VAT"),
     ('levy', "Levy"),
     ('payout', "Payout"),
+    ('fee', "Booking Fee"),
     ]
 
 
@@ -87,6 +92,12 @@ class Statement(Workflow, ModelSQL, ModelView):
         "Levies", currency='currency', digits='currency', readonly=True)
     paid_out = Monetary(
         "Paid Out", currency='currency', digits='currency', readonly=True)
+    fees = Monetary(
+        "Booking Fees", currency='currency', digits='currency',
+        readonly=True,
+        help="The booking fees charged on the orders of the statement's "
+        "tickets, VAT included, net of refunded fees: the company's "
+        "revenue, shown for information (not in the net due).")
     net_due = Monetary(
         "Net Due", currency='currency', digits='currency', readonly=True,
         help="The sum of the lines: what the company owes for the period.")
@@ -365,6 +376,92 @@ class Statement(Workflow, ModelSQL, ModelView):
                         'amount': levies[levy.id]})
         if totals['payout']:
             lines.append({'kind': 'payout', 'amount': totals['payout']})
+        return lines + self.compute_fee_lines()
+
+    def fee_sums(self):
+        """The sums of the fee lines and of their VAT of the orders that
+        hold tickets of the statement's producer or event, over its period,
+        in SQL: rows of (order, line kind, product, tax, credits, debits)"""
+        pool = Pool()
+        Line = pool.get('ticket.accounting.posting.line')
+        Posting = pool.get('ticket.accounting.posting')
+        OrderLine = pool.get('ticket.order.line')
+        Session = pool.get('ticket.session')
+        Event = pool.get('ticket.event')
+        line = Line.__table__()
+        posting = Posting.__table__()
+        order_line = OrderLine.__table__()
+        session = Session.__table__()
+        event = Event.__table__()
+        scope = Literal(True)
+        if self.event:
+            scope &= session.event == self.event.id
+        if self.producer:
+            scope &= event.producer == self.producer.id
+        orders = (order_line
+            .join(session, condition=order_line.session == session.id)
+            .join(event, condition=session.event == event.id)
+            .select(order_line.order, where=scope))
+        query = (line
+            .join(posting, condition=line.posting == posting.id)
+            .select(posting.order, line.kind, line.product, line.tax,
+                Sum(Case((line.amount < 0, -line.amount), else_=0)),
+                Sum(Case((line.amount > 0, line.amount), else_=0)),
+                where=(posting.company == self.company.id)
+                & (posting.date >= self.start_date)
+                & (posting.date <= self.end_date)
+                & posting.kind.in_(list(SALE_POSTINGS))
+                & line.kind.in_(['fee', 'tax'])
+                & (line.product != Null) & (line.session == Null)
+                & posting.order.in_(orders),
+                group_by=[posting.order, line.kind, line.product,
+                    line.tax]))
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*query)
+        return cursor.fetchall()
+
+    def compute_fee_lines(self):
+        """The values of the statement's booking fee lines, per fee
+        product: the fees charged (gross), refunded, their VAT and the
+        orders still charged; amount zero, the fees being the company's
+        revenue (order.py books them so, mandate or not)"""
+        Product = Pool().get('product.product')
+        rows = self.fee_sums()
+        fee_products = {p for _, k, p, _, _, _ in rows if k == 'fee'}
+        fees = defaultdict(lambda: defaultdict(lambda: ZERO))
+        by_order = defaultdict(lambda: ZERO)
+        for order, kind, product, tax, credits, debits in rows:
+            if product not in fee_products:
+                continue
+            credits, debits = Decimal(credits or 0), Decimal(debits or 0)
+            values = fees[product]
+            values['gross'] += credits
+            values['refunds'] += debits
+            if kind == 'tax':
+                values['vat'] += credits - debits
+                if tax:
+                    values.setdefault('tax', tax)
+            else:
+                by_order[order, product] += credits - debits
+        for (_, product), net in by_order.items():
+            if net > 0:
+                fees[product]['quantity'] += 1
+        lines = []
+        for product in sorted(Product.browse(list(fees)),
+                key=lambda p: (p.rec_name, p.id)):
+            values = fees[product.id]
+            net = values['gross'] - values['refunds']
+            lines.append({
+                    'kind': 'fee',
+                    'product': product.id,
+                    'tax': values.get('tax'),
+                    'quantity': int(values['quantity']),
+                    'gross': values['gross'],
+                    'refunds': values['refunds'],
+                    'vat': values['vat'],
+                    'untaxed': net - values['vat'],
+                    'amount': ZERO,
+                    })
         return lines
 
     def totals(self, lines):
@@ -378,6 +475,7 @@ class Statement(Workflow, ModelSQL, ModelView):
             'commission': -total({'commission', 'commission_tax'}),
             'levies': -total({'levy'}),
             'paid_out': -total({'payout'}),
+            'fees': total({'fee'}, 'gross') - total({'fee'}, 'refunds'),
             'net_due': total({l['kind'] for l in lines}),
             }
 
@@ -416,7 +514,10 @@ class StatementLine(ModelSQL, ModelView):
     tariff = fields.Many2One('ticket.tariff', "Tariff")
     tax = fields.Many2One('account.tax', "VAT")
     levy = fields.Many2One('ticket.accounting.levy', "Levy")
-    quantity = fields.Integer("Tickets")
+    product = fields.Many2One(
+        'product.product', "Product", help="The booking fee's product.")
+    quantity = fields.Integer(
+        "Quantity", help="The tickets, or the orders charged a fee.")
     gross = Monetary("Gross", currency='currency', digits='currency')
     refunds = Monetary("Refunds", currency='currency', digits='currency')
     vat = Monetary("VAT", currency='currency', digits='currency')
@@ -444,6 +545,8 @@ class StatementLine(ModelSQL, ModelView):
                         self.tariff.rec_name]))
         if self.kind == 'levy':
             return self.levy.rec_name
+        if self.kind == 'fee':
+            return self.product.rec_name
         kinds = dict(self.fields_get(['kind'])['kind']['selection'])
         return kinds[self.kind]
 

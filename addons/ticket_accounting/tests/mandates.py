@@ -301,6 +301,89 @@ class MandateTestMixin:
             self.assertEqual(correction.net_due, 0)
 
     @with_transaction()
+    def test_statement_booking_fees(self):
+        "A remittance statement shows the booking fees of its orders per "
+        "fee, net of refunded fees, as the fee lines have them; they are "
+        "the company's revenue so the net due stays the producer's "
+        "account; PDF and XLSX have the fee section"
+        from guichet.ticket_pricing.tests.fees import create_fee
+        pool = Pool()
+        Line = pool.get('ticket.accounting.posting.line')
+        Payment = pool.get('ticket.order.payment')
+        Statement = pool.get('ticket.accounting.statement')
+        company = theatre_company()
+        with set_company(company):
+            t = setup_theatre(company)
+            producer, _, _ = setup_mandate(company, t)
+            first, second = t.sessions
+            create_fee(company, "Frais de location", t.fee_product,
+                amount='1.20')
+            kept, _ = sell([(t.adult, first, 2)])
+            refunded, payment = sell([(t.reduced, second, 1)])
+            Payment.refund(payment)
+            today = dt.date.today()
+            statement, = Statement.create([{
+                        'company': company.id, 'producer': producer.id,
+                        'start_date': today - dt.timedelta(days=1),
+                        'end_date': today + dt.timedelta(days=30),
+                        }])
+            fee, = [l for l in statement.lines if l.kind == 'fee']
+            lines = Line.search([
+                    ('posting.company', '=', company.id),
+                    ('product', '=', t.fee_product.id),
+                    ('kind', 'in', ['fee', 'tax']),
+                    ])
+            self.assertEqual({l.kind for l in lines}, {'fee', 'tax'})
+
+            def total(kind, sign):
+                return sum((abs(l.amount) for l in lines
+                        if l.kind in kind and (l.amount < 0) == sign), D(0))
+            self.assertEqual(fee.product, t.fee_product)
+            self.assertEqual(fee.tax, t.vat20)
+            self.assertEqual(fee.gross, total({'fee', 'tax'}, True))
+            self.assertEqual(fee.gross, D('3.60'))
+            self.assertEqual(fee.refunds, total({'fee', 'tax'}, False))
+            self.assertEqual(fee.refunds, D('1.20'))
+            self.assertEqual(fee.vat,
+                total({'tax'}, True) - total({'tax'}, False))
+            self.assertEqual(fee.untaxed, -line_sum(company, ['fee']))
+            self.assertEqual(fee.untaxed, D('2.00'))
+            self.assertEqual(fee.vat + fee.untaxed, D('2.40'))
+            self.assertEqual(fee.quantity, 1)
+            self.assertEqual(fee.amount, 0)
+            self.assertEqual(statement.fees, D('2.40'))
+            # the fees are not the producer's: the net due is the sum of
+            # the lines and what the producer's account holds
+            self.assertEqual(statement.net_due,
+                sum((l.amount for l in statement.lines), D(0)))
+            self.assertEqual(statement.net_due, -balances(company)['4671'])
+            self.assertEqual(statement.gross, D('59.00'))
+            self.assertEqual(statement.refunds, D('15.00'))
+
+            pdf = PdfReader(io.BytesIO(self.render(statement, 'pdf')))
+            text = ''.join(p.extract_text() for p in pdf.pages)
+            self.assertIn("Booking fees", text)
+            self.assertIn("Booking fee", text)
+            self.assertIn("3.60", text)
+            sheet = read_sheet(self.render(statement, 'xlsx'), sheet=3)
+            self.assertEqual(sheet[1][:3], ["Booking fee", t.vat20.rec_name,
+                    1])
+            self.assertEqual(sheet[1][3:], [3.6, 1.2, 2.0, 0.4, 2.4])
+            main = read_sheet(self.render(statement, 'xlsx'))
+            self.assertNotIn("Booking fee", [r[0] for r in main if r])
+
+            # a statement of another producer has none of these fees
+            other = Pool().get('party.party')(name="Autre producteur")
+            other.save()
+            statement, = Statement.create([{
+                        'company': company.id, 'producer': other.id,
+                        'start_date': today - dt.timedelta(days=1),
+                        'end_date': today + dt.timedelta(days=30),
+                        }])
+            self.assertEqual(statement.lines, ())
+            self.assertEqual(statement.fees, 0)
+
+    @with_transaction()
     def test_statement_final_when_event_closes(self):
         "The draft statements of an event become final when it closes"
         pool = Pool()
