@@ -42,11 +42,15 @@ def _create_fiscalyears(pool, company, years):
     ModelData = pool.get('ir.model.data')
     sequence_type = ModelData.get_id('account', 'sequence_type_account_move')
     for year in years:
-        if FiscalYear.search([
-                    ('company', '=', company.id),
-                    ('start_date', '<=', dt.date(year, 12, 31)),
-                    ('end_date', '>=', dt.date(year, 1, 1)),
-                    ]):
+        existing = FiscalYear.search([
+                ('company', '=', company.id),
+                ('start_date', '<=', dt.date(year, 12, 31)),
+                ('end_date', '>=', dt.date(year, 1, 1)),
+                ])
+        if existing:
+            for fiscalyear in existing:
+                if not fiscalyear.invoice_sequences:
+                    _set_invoice_sequences(pool, company, fiscalyear)
             continue
         sequence, = Sequence.create([{
                     'name': str(year),
