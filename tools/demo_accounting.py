@@ -68,6 +68,20 @@ def _create_fiscalyears(pool, company, years):
         _set_invoice_sequences(pool, company, fiscalyear)
 
 
+# The countries of the demo's business buyers (the full list comes with
+# trytond_import_countries, which needs pycountry)
+COUNTRIES = [('FR', "France"), ('BE', "Belgium"), ('CH', "Switzerland"),
+    ('DE', "Germany"), ('ES', "Spain"), ('IT', "Italy"), ('LU', "Luxembourg")]
+
+
+def _create_countries(pool):
+    "The countries invoices of business buyers need, when none is loaded"
+    Country = pool.get('country.country')
+    known = {c.code for c in Country.search([])}
+    Country.create([{'code': code, 'name': name}
+            for code, name in COUNTRIES if code not in known])
+
+
 def _set_invoice_sequences(pool, company, fiscalyear):
     "Number the invoices of business buyers (account_invoice) in fiscalyear"
     Sequence = pool.get('ir.sequence.strict')
@@ -100,6 +114,7 @@ def _create_accounting(pool, company):
     today = Date.today()
     _create_fiscalyears(pool, company,
         range(today.year - 1, today.year + 3))
+    _create_countries(pool)
     configuration = Configuration.set_french_defaults(company)
     _configure(pool, company, configuration)
     methods = {'web': 'card', 'box_office': 'cash', 'phone': 'cheque'}

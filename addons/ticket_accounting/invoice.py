@@ -64,6 +64,13 @@ def validate_siret(number):
                 number=number))
 
 
+def root_tax(tax):
+    "The tax of the top of tax's parents"
+    while tax.parent:
+        tax = tax.parent
+    return tax
+
+
 class Buyer:
     "The business buyer an invoice is made out to"
     FIELDS = ['name', 'street', 'postal_code', 'city', 'country',
@@ -262,7 +269,11 @@ class Order(metaclass=PoolMeta):
             count = len(tickets) if tickets else line.quantity
             prices = largest_remainder(
                 [1] * count, component.weight, unit)
-            taxes = [t.tax for t in getattr(line, 'taxes', None) or []]
+            # an invoice line takes root taxes (the French chart's rate
+            # of the day is a child of its "Taux Normal" parent, which
+            # picks the child valid at the invoice date)
+            taxes = list(dict.fromkeys(root_tax(t.tax)
+                    for t in getattr(line, 'taxes', None) or []))
             for i, price in enumerate(prices):
                 description = self._invoice_description(
                     line, tickets[i] if tickets else None)
