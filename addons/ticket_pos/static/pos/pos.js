@@ -505,7 +505,14 @@
     $('received').textContent = money(amount(got));
     $('change').textContent = quote ? money(amount(Math.max(got - due(), 0)))
       : '—';
+    // while the price of the cart is asked again (a tap, back online), the
+    // amounts to fill and the sale wait for it
+    var pending = !quote && cartLines().length > 0;
+    $('pay').disabled = pending || selling;
+    Array.prototype.forEach.call(document.querySelectorAll('button.fill'),
+      function (button) { button.disabled = pending; });
   }
+  var selling = false;
   $('pay').addEventListener('click', function () {
     if (!online) { say(t('offline_refused'), true); return; }
     var lines = cartLines();
@@ -528,6 +535,7 @@
     if (Object.keys(buyer).length) { data.buyer = buyer; }
     // the tickets' PDF comes with the sale: printed without a round trip
     data.print = state.printer || 'thermal';
+    selling = true;
     $('pay').disabled = true;
     request('POST', '/points/' + state.point + '/sales', data).then(
       function (operation) {
@@ -549,7 +557,7 @@
         renderSessions();
       }, function (error) {
         say(error.network ? t('offline_refused') : error.message, true);
-      }).then(function () { $('pay').disabled = false; });
+      }).then(function () { selling = false; renderPayment(); });
   });
   function resetSale() {
     state.cart = {}; state.seats = {}; state.buyer = {};
