@@ -240,7 +240,6 @@ class Posting(Workflow, ModelSQL, ModelView):
         Account = pool.get('account.account')
         Line = pool.get('ticket.accounting.posting.line')
         Move = pool.get('account.move')
-        Period = pool.get('account.period')
         line = Line.__table__()
         account = Account.__table__()
         table = cls.__table__()
@@ -261,39 +260,10 @@ class Posting(Workflow, ModelSQL, ModelView):
                     group_by=[query.account, query.tax, query.party]))
             for account_id, tax_id, party_id, amount in cursor:
                 amounts[account_id, tax_id, party_id] += Decimal(amount)
-        accounts = {a.id: a for a in Account.browse({k[0] for k in amounts})}
-        lines = []
-        for (account_id, tax_id, party_id), amount in sorted(
-                amounts.items(), key=lambda i: (
-                    accounts[i[0][0]].code or '', i[0][1] or 0,
-                    i[0][2] or 0)):
-            if not amount:
-                continue
-            values = {
-                'account': account_id,
-                'party': party_id,
-                'debit': amount if amount > 0 else ZERO,
-                'credit': -amount if amount < 0 else ZERO,
-                }
-            if tax_id:
-                values['tax_lines'] = [('create', [{
-                                'tax': tax_id,
-                                'type': 'tax',
-                                'amount': -amount,
-                                }])]
-            lines.append(values)
         with Transaction().set_context(company=company.id):
-            period = Period.find(company, date=date)
-            move, = Move.create([{
-                        'company': company.id,
-                        'journal': journal.id,
-                        'period': period.id if hasattr(period, 'id')
-                        else period,
-                        'date': date,
-                        'description': description,
-                        'origin': origin,
-                        'lines': [('create', lines)],
-                        }])
+            move, = Move.create([cls._move_values(
+                        company, date, journal, amounts, description,
+                        origin)])
             Move.post([move])
         for sub_ids in grouped_slice(ids):
             cursor.execute(*table.update([table.move], [move.id],
