@@ -148,6 +148,46 @@ class Buyer:
         self.connection.close()
 
 
+def cpu_seconds(server):
+    """CPU seconds (user + system) used so far by each side of the rush,
+    by process id: the gunicorn workers, the trytond-worker and what it
+    forked, PostgreSQL's processes and this client"""
+    import psutil
+    import pgctl
+
+    def tree(pid):
+        try:
+            root = psutil.Process(pid)
+            return [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+    postmaster = int((pgctl.PGDATA / 'postmaster.pid').read_text().split()[0])
+    sides = {
+        'gunicorn': tree(server.process.pid),
+        'worker': tree(server.worker.pid) if server.worker else [],
+        'postgres': tree(postmaster),
+        'client': [psutil.Process()],
+        }
+    figures = {}
+    for side, processes in sides.items():
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            figures[side, process.pid] = times.user + times.system
+    return figures
+
+
+def cpu_used(before, after):
+    "CPU seconds used by each side between two cpu_seconds()"
+    used = {}
+    for (side, pid), seconds in after.items():
+        used[side] = used.get(side, 0) + seconds - before.get(
+            (side, pid), 0)
+    return used
+
+
 def buy(server, event, session, tariff, method, number):
     """One buyer's steps; return (outcome, {step: seconds}); outcome is
     'paid', 'sold_out' or a description of what went wrong"""
@@ -333,9 +373,11 @@ def main():
         rush(server, event, warm, shop['full'], shop['card'], 24,
             args.clients, first=100000)
         load_before = os.getloadavg()
+        cpu_before = cpu_seconds(server)
         elapsed, results = rush(server, event, session, shop['full'],
             shop['card'], args.buyers, args.clients)
         load_after = os.getloadavg()
+        cpu = cpu_used(cpu_before, cpu_seconds(server))
         capacity, sold, held = server.pool_of(session)
         paid = server.sql(
             "SELECT count(*) FROM ticket_order o "
@@ -384,6 +426,11 @@ def main():
         f"{queued} e-mails still queued at the end")
     print(f"cpu_calib before/after: {calib[0]:.3f} s / {calib[1]:.3f} s "
         "(the pretix harness's loop; lower is a faster host)")
+    print("CPU during the rush, per paid order: " + ", ".join(
+            f"{side} {seconds / max(ok, 1) * 1000:.0f} ms"
+            for side, seconds in cpu.items())
+        + f" (total {sum(cpu.values()) / max(ok, 1) * 1000:.0f} ms; "
+        f"{sum(cpu.values()) / elapsed:.2f} of {os.cpu_count()} cores busy)")
     print("load average (1, 5, 15 min) before the rush: "
         + ", ".join(f"{v:.2f}" for v in load_before)
         + "; after: " + ", ".join(f"{v:.2f}" for v in load_after))
