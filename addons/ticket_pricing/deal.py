@@ -2,6 +2,7 @@
 event, e.g. 2 × Adult + 1 × Child gives 3 € off, whatever the sessions."""
 from collections import defaultdict
 
+from trytond.cache import Cache
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
@@ -9,6 +10,11 @@ from trytond.pyson import Eval
 
 from .engine import ZERO
 from .promotion import room, spread_discount
+
+
+# The ids of the active deals of an event, searched by every quote (most
+# events have none); cleared in every process by any change of a deal.
+_event_deals = Cache('ticket.package.deal.event', context=False)
 
 
 class PackageDeal(DeactivableMixin, ModelSQL, ModelView):
@@ -31,6 +37,35 @@ class PackageDeal(DeactivableMixin, ModelSQL, ModelView):
     components = fields.One2Many(
         'ticket.package.deal.component', 'deal', "Combination",
         help="The tariffs and quantities that make one combination.")
+
+    @classmethod
+    def create(cls, vlist):
+        _event_deals.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _event_deals.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, deals):
+        _event_deals.clear()
+        super().delete(deals)
+
+    @classmethod
+    def of_events(cls, event_ids):
+        "The active deals of the events of ids, by id"
+        ids = []
+        for event_id in sorted(event_ids):
+            cached = _event_deals.get(event_id)
+            if cached is None:
+                cached = tuple(d.id for d in cls.search([
+                            ('event', '=', event_id),
+                            ]))
+                _event_deals.set(event_id, cached)
+            ids.extend(cached)
+        return cls.browse(sorted(ids))
 
     @fields.depends('event', '_parent_event.company')
     def on_change_with_company(self, name=None):
@@ -107,9 +142,7 @@ class PriceEngine(metaclass=PoolMeta):
         events = {l.tariff.event.id for l in lines}
         if not events:
             return
-        deals = Deal.search([
-                ('event', 'in', list(events)),
-                ], order=[('id', 'ASC')])
+        deals = Deal.of_events(events)
         if not deals:
             return
         left = defaultdict(list)

@@ -2,6 +2,7 @@
 per order and channel."""
 from decimal import ROUND_DOWN
 
+from trytond.cache import Cache
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
@@ -12,6 +13,12 @@ from guichet.ticket_event.hold import CHANNELS
 
 from .engine import ZERO, QuoteLine
 
+# What the price engine needs of the active fees and the caps of a company,
+# read once per process instead of on every quote (fees and caps are
+# settings); cleared in every process (through ir_cache) by any change of a
+# fee, its tariffs, a cap or a tariff.
+_settings = Cache('ticket.fee.settings', context=False)
+
 DELIVERIES = [
     ('e_ticket', "E-ticket"),
     ('box_office', "Collect at the Box Office"),
@@ -19,7 +26,32 @@ DELIVERIES = [
     ]
 
 
-class Fee(DeactivableMixin, ModelSQL, ModelView):
+class SettingsCacheMixin:
+    "Clear the fees and caps that the price engine keeps when one changes"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        _settings.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _settings.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        _settings.clear()
+        super().delete(records)
+
+
+def clear_settings():
+    "Forget the fees and caps kept for the price engine"
+    _settings.clear()
+
+
+class Fee(SettingsCacheMixin, DeactivableMixin, ModelSQL, ModelView):
     "A booking fee"
     __name__ = 'ticket.fee'
     company = fields.Many2One('company.company', "Company", required=True)
@@ -85,48 +117,84 @@ class Fee(DeactivableMixin, ModelSQL, ModelView):
     def on_change_with_currency(self, name=None):
         return self.company.currency if self.company else None
 
-    def applies(self, quote):
-        request = quote.request
-        events = {l.tariff.event for l in quote.ticket_lines if l.tariff}
-        return ((not self.event or self.event in events)
-            and (not self.channels or request.channel in self.channels)
-            and (not self.deliveries
-                or request.delivery in self.deliveries))
+    @classmethod
+    def settings(cls, company):
+        """The active fees (dicts, by id) and the caps of company, in the
+        language of the transaction"""
+        FeeCap = Pool().get('ticket.fee.cap')
+        key = (company.id, Transaction().language)
+        cached = _settings.get(key)
+        if cached is not None:
+            return cached
+        fees = cls.search([
+                ('company', '=', company.id),
+                ], order=[('id', 'ASC')])
+        caps = FeeCap.search([('company', '=', company.id)],
+            order=[('id', 'ASC')])
+        cached = (
+            [{
+                    'id': f.id,
+                    'name': f.name,
+                    'event': f.event.id if f.event else None,
+                    'product': f.product.id,
+                    'level': f.level,
+                    'computation': f.computation,
+                    'amount': f.amount,
+                    'rate': f.rate,
+                    'channels': tuple(f.channels or ()),
+                    'deliveries': tuple(f.deliveries or ()),
+                    'tariffs': tuple(t.id for t in f.tariffs),
+                    } for f in fees],
+            [(c.event.id if c.event else None, c.channel, c.amount)
+                for c in caps])
+        _settings.set(key, cached)
+        return cached
 
-    def compute(self, quote):
-        "The fee's amount for quote, tax included, rounded"
-        if self.level == 'order':
+    @staticmethod
+    def applies(fee, quote):
+        "Whether the fee (a dict of settings) applies to quote"
+        request = quote.request
+        events = {l.tariff.event.id for l in quote.ticket_lines if l.tariff}
+        return ((not fee['event'] or fee['event'] in events)
+            and (not fee['channels'] or request.channel in fee['channels'])
+            and (not fee['deliveries']
+                or request.delivery in fee['deliveries']))
+
+    @staticmethod
+    def compute(fee, quote):
+        "The fee's (a dict of settings) amount for quote, tax included"
+        if fee['level'] == 'order':
             lines = quote.ticket_lines
-            if self.computation == 'fixed':
-                return self.amount if lines else ZERO
+            if fee['computation'] == 'fixed':
+                return fee['amount'] if lines else ZERO
         else:
             lines = [l for l in quote.ticket_lines
                 if l.kind == 'ticket'
-                and (not self.tariffs or l.tariff in self.tariffs)]
-            if self.computation == 'fixed':
+                and (not fee['tariffs'] or l.tariff.id in fee['tariffs'])]
+            if fee['computation'] == 'fixed':
                 return quote.round(
-                    self.amount * sum(l.quantity for l in lines))
+                    fee['amount'] * sum(l.quantity for l in lines))
         base = sum((l.gross - l.discount for l in lines), ZERO)
-        return quote.round(base * self.rate)
+        return quote.round(base * fee['rate'])
 
     @classmethod
     def quote_lines(cls, quote):
         "The fee lines of quote, capped"
-        FeeCap = Pool().get('ticket.fee.cap')
-        fees = cls.search([
-                ('company', '=', quote.company.id),
-                ], order=[('id', 'ASC')])
+        pool = Pool()
+        FeeCap = pool.get('ticket.fee.cap')
+        Product = pool.get('product.product')
+        fees, caps = cls.settings(quote.company)
         lines = []
         for fee in fees:
-            if not fee.applies(quote):
+            if not cls.applies(fee, quote):
                 continue
-            amount = fee.compute(quote)
+            amount = cls.compute(fee, quote)
             if amount > 0:
                 lines.append(QuoteLine(
-                        kind='fee', description=fee.name, quantity=1,
-                        unit_price=amount, product=fee.product,
+                        kind='fee', description=fee['name'], quantity=1,
+                        unit_price=amount, product=Product(fee['product']),
                         places_per_unit=0))
-        cap = FeeCap.cap_for(quote)
+        cap = FeeCap.cap_for(quote, caps)
         if cap is not None:
             cls.cap_lines(quote, lines, cap)
         return [l for l in lines if l.unit_price > 0]
@@ -149,7 +217,7 @@ class Fee(DeactivableMixin, ModelSQL, ModelView):
             lines[-1].notes.append('capped')
 
 
-class FeeTariff(ModelSQL):
+class FeeTariff(SettingsCacheMixin, ModelSQL):
     __name__ = 'ticket.fee-ticket.tariff'
     fee = fields.Many2One(
         'ticket.fee', "Fee", required=True, ondelete='CASCADE')
@@ -157,7 +225,7 @@ class FeeTariff(ModelSQL):
         'ticket.tariff', "Tariff", required=True, ondelete='CASCADE')
 
 
-class FeeCap(ModelSQL, ModelView):
+class FeeCap(SettingsCacheMixin, ModelSQL, ModelView):
     "The most an order pays in fees on a channel (plafond des frais)"
     __name__ = 'ticket.fee.cap'
     company = fields.Many2One('company.company', "Company", required=True)
@@ -183,16 +251,16 @@ class FeeCap(ModelSQL, ModelView):
         return self.company.currency if self.company else None
 
     @classmethod
-    def cap_for(cls, quote):
-        "The cap on quote's fees, or None"
+    def cap_for(cls, quote, caps=None):
+        """The cap on quote's fees, or None; caps are the (event id, channel,
+        amount) of the company (Fee.settings when not given)"""
+        if caps is None:
+            _, caps = Pool().get('ticket.fee').settings(quote.company)
         events = {l.tariff.event.id for l in quote.ticket_lines if l.tariff}
-        caps = cls.search([
-                ('company', '=', quote.company.id),
-                ('channel', '=', quote.request.channel),
-                ['OR', ('event', '=', None), ('event', 'in', list(events))],
-                ])
-        specific = [c.amount for c in caps if c.event]
+        caps = [(e, a) for e, c, a in caps
+            if c == quote.request.channel and (e is None or e in events)]
+        specific = [a for e, a in caps if e]
         if specific:
             return min(specific)
-        general = [c.amount for c in caps if not c.event]
+        general = [a for e, a in caps if not e]
         return min(general) if general else None

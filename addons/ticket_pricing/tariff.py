@@ -246,6 +246,13 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
                         'ticket_pricing.msg_tariff_pwyw_price',
                         tariff=tariff.rec_name))
 
+    @classmethod
+    def delete(cls, tariffs):
+        # a fee of the tariffs only loses them by the database's cascade
+        from .fee import clear_settings
+        clear_settings()
+        super().delete(tariffs)
+
     def is_for_session(self, session):
         return (session.event == self.event
             and (not self.sessions or session in self.sessions))

@@ -20,6 +20,7 @@ from guichet.ticket_pricing.engine import LineRequest, QuoteRequest
 from guichet.ticket_pricing.exceptions import PricingError
 
 from .exceptions import AnswerError, ShopError
+from .organizer import checkout_settings
 
 MAX_HOLDS = 10
 MAX_NAME = 120
@@ -132,8 +133,7 @@ class Form:
     slots: list
     order_questions: list
     holder_names: str           # 'none', 'optional' or 'required'
-    methods: list
-    organizer: object
+    settings: object            # organizer.CheckoutSettings
 
     @property
     def events(self):
@@ -141,20 +141,24 @@ class Form:
                 l.tariff.event for l in self.quote.lines if l.tariff))
 
     @property
+    def methods(self):
+        return list(self.settings.methods)
+
+    @property
+    def organizer(self):
+        return self.settings
+
+    @property
     def consents(self):
-        return list(self.organizer.consent_purposes) if (
-            self.organizer.id) else []
+        return list(self.settings.consents)
 
     @property
     def terms(self):
-        return bool(self.organizer.id and self.organizer.terms)
+        return self.settings.terms
 
 
 def checkout_form(quote):
     "The form of the checkout of quote"
-    pool = Pool()
-    Method = pool.get('ticket.shop.payment.method')
-    Organizer = pool.get('ticket.shop.organizer')
     tariffs = [l.tariff for l in quote.lines if l.tariff]
     events = list(dict.fromkeys(t.event for t in tariffs))
     slots = []
@@ -172,8 +176,7 @@ def checkout_form(quote):
         (m for m in ['required', 'optional'] if m in modes), 'none')
     return Form(quote=quote, slots=slots, order_questions=order_questions,
         holder_names=holder_names,
-        methods=Method.available(quote.company),
-        organizer=Organizer.for_company(quote.company))
+        settings=checkout_settings(quote.company))
 
 
 @dataclasses.dataclass
@@ -339,7 +342,7 @@ def place_order(holds, data, files, language, shop_url):
         Answer.save([answer_record(order, question, slot and attendees[
                         slot.key], value)
                 for question, slot, value in answers])
-        Consent.save([Consent(order=order, party=party, purpose=p,
+        Consent.save([Consent(order=order, party=party, purpose=p.id,
                     text=p.name, given=p in given, date=now())
                 for p in form.consents])
         # nothing to pay (free, or all paid by credits): the quote knows

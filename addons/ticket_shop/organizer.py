@@ -1,11 +1,102 @@
 """The organizer's public profile: the page of the company in the shop,
 its terms of sale and the consents the shop asks buyers for."""
+import dataclasses
+
+from trytond.cache import Cache
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
+from trytond.pool import Pool
 from trytond.transaction import Transaction
 
+# What the checkout of a company shows and checks (payment methods, terms,
+# consents), read once per process and language instead of on every
+# checkout page and form; cleared in every process (through ir_cache) by
+# any change of an organizer, a consent or a payment method.
+_checkout_settings = Cache('ticket.shop.checkout_settings', context=False)
 
-class Organizer(ModelSQL, ModelView):
+
+class CheckoutSettingsCacheMixin:
+    "Clear the checkout settings kept when a record changes"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        _checkout_settings.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _checkout_settings.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        _checkout_settings.clear()
+        super().delete(records)
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodChoice:
+    "A payment method offered at checkout"
+    id: int
+    name: str
+    provider: str
+
+    @property
+    def is_online(self):
+        "Whether the buyer pays at once (a card), not in days (a transfer)"
+        return self.provider != 'offline'
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsentChoice:
+    "A consent asked at checkout"
+    id: int
+    name: str
+    required: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckoutSettings:
+    "What the checkout of a company offers and asks"
+    organizer: int | None       # the id of the organizer's profile
+    privacy_url: str | None
+    terms: bool                 # whether buyers accept terms of sale
+    consents: tuple             # of ConsentChoice
+    methods: tuple              # of MethodChoice
+
+
+def checkout_settings(company):
+    "The CheckoutSettings of company, in the language of the transaction"
+    pool = Pool()
+    Organizer = pool.get('ticket.shop.organizer')
+    Method = pool.get('ticket.shop.payment.method')
+    key = (company.id, Transaction().language)
+    cached = _checkout_settings.get(key)
+    if cached is None:
+        # the size of the terms, not the PDF
+        with Transaction().set_context({
+                    'ticket.shop.organizer.terms': 'size'}):
+            organizers = Organizer.search(
+                [('company', '=', company.id)], limit=1)
+            organizer = organizers[0] if organizers else None
+            cached = (
+                organizer.id if organizer else None,
+                organizer.privacy_url if organizer else None,
+                bool(organizer and organizer.terms),
+                tuple((p.id, p.name, bool(p.required))
+                    for p in organizer.consent_purposes)
+                if organizer else (),
+                tuple((m.id, m.name, m.provider)
+                    for m in Method.available(company)))
+        _checkout_settings.set(key, cached)
+    organizer, privacy_url, terms, consents, methods = cached
+    return CheckoutSettings(organizer=organizer, privacy_url=privacy_url,
+        terms=terms, consents=tuple(ConsentChoice(*c) for c in consents),
+        methods=tuple(MethodChoice(*m) for m in methods))
+
+
+class Organizer(CheckoutSettingsCacheMixin, ModelSQL, ModelView):
     "The shop profile of an organizer"
     __name__ = 'ticket.shop.organizer'
     company = fields.Many2One(
@@ -49,7 +140,7 @@ class Organizer(ModelSQL, ModelView):
         return organizers[0] if organizers else cls(company=company)
 
 
-class ConsentPurpose(
+class ConsentPurpose(CheckoutSettingsCacheMixin,
         sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     "A consent asked at checkout, e.g. to receive the newsletter"
     __name__ = 'ticket.shop.consent.purpose'

@@ -9,8 +9,10 @@ from trytond.transaction import Transaction
 
 from guichet.ticket_event.payment import METHODS
 
+from .organizer import CheckoutSettingsCacheMixin
 
-class PaymentMethod(
+
+class PaymentMethod(CheckoutSettingsCacheMixin,
         sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     "A way to pay offered at checkout"
     __name__ = 'ticket.shop.payment.method'

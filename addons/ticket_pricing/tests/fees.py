@@ -166,3 +166,50 @@ class FeeTestMixin:
                     ("Service", D('1.00')),
                     ("Postage", D('3.00')),
                     ])
+
+    @with_transaction()
+    def test_fee_settings_follow_changes(self):
+        "The fees and caps kept for the engine follow every change"
+        pool = Pool()
+        Fee = pool.get('ticket.fee')
+        FeeTariff = pool.get('ticket.fee-ticket.tariff')
+        FeeCap = pool.get('ticket.fee.cap')
+        Tariff = pool.get('ticket.tariff')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child, fees = setup_fees(company)
+            fee = create_fee(company, "Booking fee", fees, amount='1.50')
+
+            def fees_of(lines):
+                return [l[:2] for l in fee_lines(quote_lines(lines))]
+            self.assertEqual(fees_of([(adult, session, 2)]),
+                [("Booking fee", D('3.00'))])
+
+            Fee.write([fee], {'amount': D('2.00'), 'name': "Service"})
+            self.assertEqual(fees_of([(adult, session, 2)]),
+                [("Service", D('4.00'))])
+
+            FeeTariff.create([{'fee': fee.id, 'tariff': child.id}])
+            self.assertEqual(fees_of([(adult, session, 2)]), [])
+            self.assertEqual(fees_of([(child, session, 1)]),
+                [("Service", D('2.00'))])
+
+            cap, = FeeCap.create([{'company': company.id, 'channel': 'web',
+                            'amount': D('1.00')}])
+            self.assertEqual(fees_of([(child, session, 1)]),
+                [("Service", D('1.00'))])
+            FeeCap.write([cap], {'channel': 'api'})
+            self.assertEqual(fees_of([(child, session, 1)]),
+                [("Service", D('2.00'))])
+
+            # the tariff deleted, the fee is for every tariff again
+            Tariff.delete([child])
+            self.assertEqual(fees_of([(adult, session, 1)]),
+                [("Service", D('2.00'))])
+
+            Fee.write([fee], {'active': False})
+            self.assertEqual(fees_of([(adult, session, 1)]), [])
+            FeeCap.delete([cap])
+            Fee.write([fee], {'active': True})
+            Fee.delete([fee])
+            self.assertEqual(fees_of([(adult, session, 1)]), [])

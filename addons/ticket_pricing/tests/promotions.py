@@ -410,6 +410,27 @@ class PromotionTestMixin:
                 [("Adult", D('2.40')), ("Child", D('0.60'))])
 
     @with_transaction()
+    def test_deals_kept_follow_changes(self):
+        "The deals of an event kept for the engine follow every change"
+        Deal = Pool().get('ticket.package.deal')
+        company = create_company()
+        with set_company(company):
+            event, (s1, _), adult, child = setup_promotions(company)
+            lines = [(adult, s1, 2), (child, s1, 1)]
+            self.assertEqual(quote_lines(lines).deals, [])
+
+            deal = self.create_deal(event, [(adult, 2), (child, 1)], '3')
+            self.assertEqual(quote_lines(lines).deals,
+                [(deal, 1, D('3.00'))])
+            Deal.write([deal], {'active': False})
+            self.assertEqual(quote_lines(lines).deals, [])
+            Deal.write([deal], {'active': True})
+            self.assertEqual(quote_lines(lines).deals,
+                [(deal, 1, D('3.00'))])
+            Deal.delete([deal])
+            self.assertEqual(quote_lines(lines).deals, [])
+
+    @with_transaction()
     def test_deal_not_applied_to_incomplete_combination(self):
         "Without the whole combination, no deal"
         company = create_company()

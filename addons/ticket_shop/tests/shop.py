@@ -17,6 +17,7 @@ from ..checkout import CheckoutErrors, add_to_cart, place_order
 from ..demo import setup_event, setup_organizer
 from ..exceptions import AnswerError, ShopError
 from ..mail import calendar, order_message
+from ..organizer import checkout_settings
 
 
 class Files(dict):
@@ -96,6 +97,51 @@ class ShopTestMixin:
             child_ticket, = [t for t in order.tickets
                 if t.shop_attendee.line.tariff == child]
             self.assertIn("Diet: Vegan", child_ticket.admission_labels)
+
+    @with_transaction()
+    def test_checkout_settings_follow_changes(self):
+        "The checkout settings kept per process follow every change"
+        pool = Pool()
+        Organizer = pool.get('ticket.shop.organizer')
+        Purpose = pool.get('ticket.shop.consent.purpose')
+        Method = pool.get('ticket.shop.payment.method')
+        company = create_company()
+        with set_company(company):
+            catalogue(company)
+            settings = checkout_settings(company)
+            self.assertEqual(
+                [(m.name, m.is_online) for m in settings.methods],
+                [("Credit card (test)", True), ("Bank transfer", False)])
+            self.assertTrue(settings.terms)
+            self.assertEqual([(c.name, c.required) for c in settings.consents],
+                [("Send me the newsletter (about twice a month).", False)])
+            with Transaction().set_context(language='fr'):
+                self.assertEqual(
+                    [m.name for m in checkout_settings(company).methods],
+                    ["Carte bancaire (test)", "Virement bancaire"])
+
+            transfer, = Method.search([('provider', '=', 'offline')])
+            Method.write([transfer], {'active': False})
+            self.assertEqual([m.name for m in checkout_settings(
+                        company).methods], ["Credit card (test)"])
+            organizer, = Organizer.search([('company', '=', company.id)])
+            Organizer.write([organizer], {'terms': None,
+                    'privacy_url': 'https://example.org/privacy'})
+            settings = checkout_settings(company)
+            self.assertFalse(settings.terms)
+            self.assertEqual(settings.privacy_url,
+                'https://example.org/privacy')
+            Purpose.create([{'organizer': organizer.id, 'sequence': 1,
+                        'name': "Share with partners", 'required': True}])
+            self.assertEqual([(c.name, c.required)
+                    for c in checkout_settings(company).consents], [
+                    ("Share with partners", True),
+                    ("Send me the newsletter (about twice a month).",
+                        False)])
+            Organizer.delete([organizer])
+            settings = checkout_settings(company)
+            self.assertEqual((settings.organizer, settings.terms,
+                    settings.consents), (None, False, ()))
 
     @with_transaction()
     def test_checkout_refusals_change_nothing(self):
