@@ -415,8 +415,10 @@ def find_party(pool, name, email):
     if parties:
         return parties[0]
     with Transaction().set_context(_ticket_buyer_party=True):
+        # no empty postal address (a business buyer's invoice asks for one)
         party, = Party.create([{
                     'name': name,
+                    'addresses': [],
                     'contact_mechanisms': [('create', [{
                                     'type': 'email', 'value': email}])],
                     }])

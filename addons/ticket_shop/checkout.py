@@ -90,6 +90,8 @@ def live_holds(tokens):
     expired or were ordered since"""
     Hold = Pool().get('ticket.hold')
     tokens = [t for t in tokens if t][:MAX_HOLDS]
+    if not tokens:
+        return [], False
     holds = {h.token: h for h in Hold.search([('token', 'in', tokens)])}
     live = [holds[t] for t in tokens if t in holds and holds[t].is_live]
     return live, len(live) != len(tokens)
