@@ -119,17 +119,24 @@ class _TicketPDF(Report):
         action = ActionReport(action_id)
         cls.check_access(action, Order.__name__, ids)
         orders = Order.browse(ids)
+        content = cls.orders_pdf(orders)
+        name = action.name
+        if len(orders) == 1:
+            name = f'{action.name}-{orders[0].number}'
+        return 'pdf', content, False, name
+
+    @classmethod
+    def orders_pdf(cls, orders):
+        """The PDF of the tickets of orders, in the language of the first
+        one's party: what execute returns, without the report's action (its
+        name, its access check) for the code that only wants the file"""
         tickets = [t for o in orders for t in o.tickets
             if t.state != 'cancelled']
         with Transaction().set_context(language=(
                     orders[0].party.lang.code
                     if orders and orders[0].party and orders[0].party.lang
                     else Transaction().context.get('language'))):
-            content = cls.render_pdf(tickets)
-        name = action.name
-        if len(orders) == 1:
-            name = f'{action.name}-{orders[0].number}'
-        return 'pdf', content, False, name
+            return cls.render_pdf(tickets)
 
     @classmethod
     def render_pdf(cls, tickets):
