@@ -8,6 +8,7 @@ from email.utils import formataddr, make_msgid
 
 from trytond.config import config
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 from trytond.url import host
 
 from guichet.ticket_event.common import now
@@ -57,7 +58,13 @@ def order_message(order, kind, **extra):
     if organizer.contact_email:
         message['Reply-To'] = organizer.contact_email
     if kind == 'confirmation' and order.state == 'paid':
-        _, content, _, name = TicketReport.execute([order.id], {})
+        if Transaction().user:
+            # a user's e-mail: the report's access rules apply
+            _, content, _, _ = TicketReport.execute([order.id], {})
+        else:
+            # the queue worker as root: the same file without looking up
+            # the report's action (its name is not used here)
+            content = TicketReport.orders_pdf([order])
         message.add_attachment(content, maintype='application',
             subtype='pdf', filename=f'{text("mail_tickets_file")}-'
             f'{order.number}.pdf')

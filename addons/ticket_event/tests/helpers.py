@@ -61,6 +61,12 @@ def sell(session, quantity, **kwargs):
     return order
 
 
+def pdf_pages(content):
+    "The content streams of the pages of a PDF (what they draw)"
+    return [p.get_contents().get_data()
+        for p in PdfReader(io.BytesIO(content)).pages]
+
+
 def pdf_text(content):
     "The text of the pages of a PDF"
     return '\n'.join(

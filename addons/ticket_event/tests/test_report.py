@@ -50,3 +50,28 @@ class DrawQrTestCase(unittest.TestCase):
                 self.assertEqual(
                     self.drawn_matrix(data, 30, 40, 140, len(expected)),
                     expected)
+
+    def test_same_operators_as_rect(self):
+        "The path is what path.rect would write for each dark run"
+        for data, x, y, size in [('T-1', 30, 40, 140),
+                ('G1.' + 'x' * 150, 379.8425, 615.1811, 147.4016)]:
+            with self.subTest(data=data):
+                matrix = matrix_of(data)
+                cell = size / len(matrix)
+                expected = canvas.Canvas(io.BytesIO()).beginPath()
+                for row, cells in enumerate(matrix):
+                    top = y + size - (row + 1) * cell
+                    start = None
+                    for col, dark in enumerate([*cells, False]):
+                        if dark and start is None:
+                            start = col
+                        elif not dark and start is not None:
+                            expected.rect(x + start * cell, top,
+                                (col - start) * cell, cell)
+                            start = None
+                pdf = canvas.Canvas(io.BytesIO())
+                drawn = []
+                pdf.drawPath = lambda path, **kwargs: drawn.append(
+                    path.getCode())
+                draw_qr(pdf, data, x, y, size)
+                self.assertEqual(drawn, [expected.getCode()])

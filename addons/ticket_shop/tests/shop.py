@@ -9,7 +9,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import now
-from guichet.ticket_event.tests.helpers import counts, create_event, pdf_text
+from guichet.ticket_event.tests.helpers import (
+    counts, create_event, pdf_pages, pdf_text)
 from guichet.ticket_pricing.tests.helpers import (
     create_accounts, create_product, create_tariff, create_tax)
 
@@ -469,6 +470,7 @@ class ShopTestMixin:
     @with_transaction()
     def test_confirmation_message(self):
         "The e-mail has the PDF tickets and the calendar entry"
+        pool = Pool()
         company = create_company()
         with set_company(company):
             _, session, adult, _ = catalogue(company)
@@ -480,6 +482,17 @@ class ShopTestMixin:
             self.assertEqual([a.get_content_type() for a in attachments],
                 ['application/pdf', 'text/calendar'])
             self.assertIn('Adult', pdf_text(attachments[0].get_content()))
+            # the queue worker (root) attaches the report's very pages
+            with Transaction().set_user(0), \
+                    Transaction().set_context(language='en'):
+                worker = order_message(order, 'confirmation')
+            _, report, _, _ = pool.get('ticket.order.tickets',
+                type='report').execute([order.id], {})
+            worker_pdf, = [a.get_content() for a in worker.iter_attachments()
+                if a.get_content_type() == 'application/pdf']
+            self.assertEqual(pdf_pages(worker_pdf), pdf_pages(report))
+            self.assertEqual(pdf_pages(attachments[0].get_content()),
+                pdf_pages(report))
             self.assertIn(order.shop_token,
                 message.get_body(('plain',)).get_content())
             ics = calendar(order)
