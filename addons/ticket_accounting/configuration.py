@@ -3,6 +3,8 @@
 One configuration per company; a company without one books nothing (its
 ticketing stays out of the ledger). ``set_french_defaults`` fills the
 accounts from the French chart (account_fr) where it is installed."""
+import weakref
+
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
@@ -50,6 +52,10 @@ FRENCH_DEFAULTS = {
 FRENCH_SUBACCOUNTS = {
     '4671': ('467', "Producteurs - Mandats de billetterie", True),
     }
+
+
+# Transaction -> {company id: configuration id or None} (for_company)
+_FOR_COMPANY = weakref.WeakKeyDictionary()
 
 
 class Configuration(ModelSQL, ModelView):
@@ -164,9 +170,43 @@ class Configuration(ModelSQL, ModelView):
 
     @classmethod
     def for_company(cls, company):
-        "The configuration of company, or None if it books nothing"
-        configurations = cls.search([('company', '=', company.id)], limit=1)
-        return configurations[0] if configurations else None
+        """The configuration of company, or None if it books nothing.
+
+        Without access checks (the booking services), the answer is kept
+        for the rest of the transaction: a payment asks it several times;
+        creating, changing or deleting a configuration forgets it."""
+        transaction = Transaction()
+        if transaction.check_access:
+            configurations = cls.search(
+                [('company', '=', company.id)], limit=1)
+            return configurations[0] if configurations else None
+        known = _FOR_COMPANY.setdefault(transaction, {})
+        if company.id not in known:
+            configurations = cls.search(
+                [('company', '=', company.id)], limit=1)
+            known[company.id] = (
+                configurations[0].id if configurations else None)
+        configuration_id = known[company.id]
+        return cls(configuration_id) if configuration_id is not None else None
+
+    @classmethod
+    def _forget_for_company(cls):
+        _FOR_COMPANY.pop(Transaction(), None)
+
+    @classmethod
+    def create(cls, vlist):
+        cls._forget_for_company()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        cls._forget_for_company()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, configurations):
+        cls._forget_for_company()
+        super().delete(configurations)
 
     def clearing_account(self, method, provider=None):
         "The clearing account of method, or of provider if it has its own"

@@ -42,9 +42,10 @@ class Order(metaclass=PoolMeta):
             if not watched:
                 continue
             for order in records:
-                if (watched == {'state'} and values['state'] == 'paid'
+                if (values.get('state') == 'paid'
+                        and watched <= {'state', 'paid_at'}
                         and order.state != 'paid'):
-                    # The payment (Workflow transition): added to the sums
+                    # The payment (with its date or not): added to the sums
                     paid.append(order)
                 elif (order.state == 'paid' or values.get('state') == 'paid'
                         or {'party', 'company'} & watched):

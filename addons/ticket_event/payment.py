@@ -175,6 +175,8 @@ class Payment(Workflow, ModelSQL, ModelView):
         whose places are gone, is marked to be refunded (state refund_due).
         """
         Order = Pool().get('ticket.order')
+        # read once: the lock below empties the caches
+        currency = order.currency
         amount = cls._check_amount(order, amount)
         if reference is not None and not (
                 isinstance(reference, str) and 0 < len(reference) <= 200):
@@ -191,7 +193,7 @@ class Payment(Workflow, ModelSQL, ModelView):
         lock_now(Order, [order])
         order = Order(order.id)
         payment_id = cls._insert(order, provider, reference, amount, method,
-            date or now(), note)
+            date or now(), note, currency=currency)
         if payment_id is None:
             # A concurrent notification of the same payment won
             existing, = cls.search([
@@ -214,9 +216,10 @@ class Payment(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _insert(cls, order, provider, reference, amount, method, date, note,
-            kind='payment', state='succeeded', refund_of=None):
+            kind='payment', state='succeeded', refund_of=None,
+            currency=None):
         """Insert a payment unless (provider, reference) exists; return its
-        id or None.
+        id or None. currency is the order's (read again when None).
 
         INSERT ... ON CONFLICT DO NOTHING waits for a concurrent insert of
         the same reference and then does nothing, instead of failing on the
@@ -235,7 +238,8 @@ class Payment(Workflow, ModelSQL, ModelView):
             table.state, table.note, table.refund_of]
         values = [Transaction().user, CurrentTimestamp(), order.id,
             order.company.id, kind, provider, method, amount,
-            order.currency.id, reference, date, state, note, refund_of]
+            (currency or order.currency).id, reference, date, state, note,
+            refund_of]
         cursor.execute(*table.insert(columns, [values],
                 on_conflict=Conflict(
                     table, indexed_columns=[table.provider, table.reference]),

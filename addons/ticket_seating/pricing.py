@@ -115,9 +115,10 @@ class Subscription(metaclass=PoolMeta):
     @classmethod
     def set_seats(cls, tickets):
         "The passes of seated tickets keep their seat"
-        subscriptions = cls.search([
-                ('ticket', 'in', [t.id for t in tickets if t.seat]),
-                ])
+        seated = [t.id for t in tickets if t.seat]
+        if not seated:
+            return
+        subscriptions = cls.search([('ticket', 'in', seated)])
         for subscription in subscriptions:
             subscription.map_seat = subscription.ticket.seat
             subscription.seat = subscription.ticket.seat.rec_name

@@ -88,13 +88,16 @@ def manage(web, token):
 def pay(web, token):
     order = find_order(web, token)
     method = order.payment_method
-    if order.state != 'reserved' or method is None or (
-            order.amount_due <= 0):
+    if order.state != 'reserved' or method is None:
+        return web.redirect(f'/order/{token}')
+    # computed once for the page (its sums go through several fields)
+    amount_due = order.amount_due
+    if amount_due <= 0:
         return web.redirect(f'/order/{token}')
     provider = provider_of(method.provider)
     return web.render(provider.template or 'pay_offline.html',
         title=text('web_pay_title', number=order.number), order=order,
-        method=method, currency=order.currency,
+        method=method, currency=order.currency, amount_due=amount_due,
         **provider.page_values(order, method))
 
 

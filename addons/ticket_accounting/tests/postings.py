@@ -248,6 +248,28 @@ class PostingTestMixin:
             self.assertEqual(Posting.search([]), [])
 
     @with_transaction()
+    def test_for_company_follows_changes(self):
+        "The configuration kept for the transaction follows its changes"
+        from trytond.transaction import without_check_access
+        from ..configuration import _FOR_COMPANY
+        Configuration = Pool().get('ticket.accounting.configuration')
+        company = theatre_company()
+        other = create_company()
+        with set_company(company), without_check_access():
+            self.assertFalse(Transaction().check_access)
+            self.assertIsNone(Configuration.for_company(company))
+            configuration = Configuration.set_french_defaults(company)
+            self.assertEqual(Configuration.for_company(company), configuration)
+            self.assertIsNone(Configuration.for_company(other))
+            # a change forgets what the transaction knew
+            self.assertIn(Transaction(), _FOR_COMPANY)
+            Configuration.write([configuration], {'posting': 'day'})
+            self.assertNotIn(Transaction(), _FOR_COMPANY)
+            self.assertEqual(Configuration.for_company(company), configuration)
+            Configuration.delete([configuration])
+            self.assertIsNone(Configuration.for_company(company))
+
+    @with_transaction()
     def test_posting_never_changes(self):
         "A posting cannot be deleted nor edited"
         Posting = Pool().get('ticket.accounting.posting')

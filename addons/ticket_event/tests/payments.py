@@ -1,5 +1,6 @@
 "Tests of the payments of orders: idempotent, late, refunded."
 from decimal import Decimal
+from unittest.mock import patch
 
 from psycopg import errors
 
@@ -50,6 +51,39 @@ class PaymentTestMixin:
             self.assertEqual(payment.state, 'succeeded')
             self.assertEqual(payment.currency, company.currency)
             self.assertEqual(counts(session.pool), [(0, 2)])
+
+    @with_transaction()
+    def test_payment_pays_order_in_one_write(self):
+        "The paid order is written once, its transition logged once"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 1)
+            transaction = Transaction()
+            transaction.log_records.clear()
+            writes = []
+            write = Order.write
+
+            def spy(*args):
+                writes.extend(
+                    (tuple(r.id for r in records), tuple(sorted(values)))
+                    for records, values in zip(args[::2], args[1::2])
+                    if records)
+                return write(*args)
+            with patch.object(Order, 'write', spy):
+                Payment.record(order, 'manual', 'BANK-ONCE', Decimal('10'),
+                    method='transfer')
+
+            self.assertEqual(Order(order.id).state, 'paid')
+            self.assertEqual(writes, [((order.id,),
+                        ('paid_at', 'reserved_until', 'state'))])
+            self.assertEqual([(l.event, l.target)
+                    for l in transaction.log_records
+                    if l.resource == order and l.event == 'transition'],
+                [('transition', 'state:paid')])
 
     @with_transaction()
     def test_payment_same_reference_twice(self):
