@@ -273,7 +273,9 @@ class Segment(metaclass=PoolMeta):
                 continue
             if address not in known:
                 known.add(address)
-                to_add.append({'email': address, 'list_': list_.id})
+                to_add.append({'email': address, 'list_': list_.id,
+                        'ticket_party': party_id,
+                        'ticket_purpose': purpose})
         Email.create(to_add)
         return len(to_add), len(members) - len(emails)
 

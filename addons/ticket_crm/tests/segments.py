@@ -313,6 +313,42 @@ class SegmentTestMixin:
                 (0, 2))
 
     @with_transaction()
+    def test_unsubscribe_withdraws_consent(self):
+        "The unsubscribe link withdraws the consent that added the address"
+        pool = Pool()
+        List = pool.get('marketing.email.list')
+        Email = pool.get('marketing.email')
+        Consent = pool.get('ticket.crm.consent')
+        company = create_company()
+        with set_company(company):
+            a = self.setup_audience(company)
+            record = segment(company, [])
+            list_ = List(name="Newsletter")
+            list_.save()
+            record.add_to_list(list_, 'marketing')
+            alice, = Email.search([('email', '=', 'alice@example.org')])
+            self.assertEqual((alice.ticket_party, alice.ticket_purpose),
+                (a['alice'], 'marketing'))
+            members = record.member_ids()
+            self.assertIn(a['alice'].id,
+                Consent.given_ids(members, 'marketing', company.id))
+
+            self.assertTrue(Email.unsubscribe([alice.email_token]))
+
+            self.assertNotIn(a['alice'].id,
+                Consent.given_ids(members, 'marketing', company.id))
+            withdrawal, = Consent.search([('party', '=', a['alice'].id),
+                    ('source', '=', 'unsubscribe')])
+            self.assertEqual((withdrawal.given, withdrawal.purpose,
+                    withdrawal.reference), (False, 'marketing', "Newsletter"))
+            # a token that matches nothing withdraws nothing, nor does an
+            # address that left already
+            self.assertFalse(Email.unsubscribe(['nothing']))
+            self.assertFalse(Email.unsubscribe([alice.email_token]))
+            self.assertEqual(Consent.search_count(
+                    [('source', '=', 'unsubscribe')]), 1)
+
+    @with_transaction()
     def test_scenario_audience(self):
         "Test a segment sets the audience of a marketing scenario"
         pool = Pool()
