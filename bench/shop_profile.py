@@ -43,6 +43,11 @@ def main():
     parser.add_argument('--sites', action='store_true')
     parser.add_argument('--total', action='store_true',
         help="one profile of all the requests, by own time")
+    parser.add_argument('--cache-clears', action='store_true',
+        help="print the Tryton caches that the buyers' requests clear (a "
+        "clear empties that cache in every process)")
+    parser.add_argument('--dump', metavar='FILE',
+        help="with --total, also save the profile (pstats) to FILE")
     args = parser.parse_args()
     with ShopServer(DATABASE, template=TEMPLATE) as server:
         from werkzeug.test import Client
@@ -50,6 +55,19 @@ def main():
         from trytond.wsgi import app
         # as in production (trytond's test mode validates function fields)
         Pool.test = False
+        clears = collections.Counter()
+        if args.cache_clears:
+            import traceback
+            from trytond.cache import MemoryCache
+            clear = MemoryCache.clear
+
+            def counted_clear(self):
+                stack = traceback.extract_stack(limit=5)[:-1]
+                clears[(self._name, ' < '.join(
+                            '/'.join(f.filename.split('/')[-2:])
+                            + f':{f.lineno}' for f in reversed(stack)))] += 1
+                return clear(self)
+            MemoryCache.clear = counted_clear
         counter = Counter()
         profiles = collections.defaultdict(cProfile.Profile)
         figures = collections.defaultdict(list)
@@ -123,11 +141,17 @@ def main():
             f"(last {queries[-1]})")
     print(f"  one order: {total_t * 1000:.1f} ms, {total_q} statements "
         "(first buyer left out of the times)")
+    if args.cache_clears:
+        print(f"\ncaches cleared by the requests: {sum(clears.values())}")
+        for (name, where), count in clears.most_common():
+            print(f"  {count:4d} {name}: {where}")
     for name, counts in sites.items():
         print(f"\nstatements of the last buyer's {name}:")
         for where, count in counts.most_common(args.top):
             print(f"  {count:4d} {where}")
     for name, profile in profiles.items():
+        if name == 'all' and args.dump:
+            profile.dump_stats(args.dump)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(
             'tottime' if name == 'all' else 'cumulative')\

@@ -2,6 +2,7 @@
 and the admissions of their passes."""
 from trytond.model import Index
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
 # The order fields that change what a customer bought
 WATCHED = {'state', 'party', 'paid_at', 'company'}
@@ -25,7 +26,9 @@ class Order(metaclass=PoolMeta):
 
     @classmethod
     def create(cls, vlist):
-        orders = super().create(vlist)
+        # the lines created with the orders are summed below with them
+        with Transaction().set_context(_crm_orders_created=True):
+            orders = super().create(vlist)
         # A new order is usually not paid: its buyer only becomes a customer
         _stat().add_customers(
             [(o.party.id, o.company.id) for o in orders if o.party])
@@ -76,7 +79,8 @@ class _RefreshPaidOrders:
     @classmethod
     def create(cls, vlist):
         records = super().create(vlist)
-        _stat().refresh(orders=_stat().orders_of(cls.__name__, records))
+        if not Transaction().context.get('_crm_orders_created'):
+            _stat().refresh(orders=_stat().orders_of(cls.__name__, records))
         return records
 
     _crm_watched = set()

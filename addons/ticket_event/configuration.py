@@ -1,11 +1,19 @@
 import datetime as dt
 
+from trytond.cache import Cache
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Id
 
 DEFAULT_HOLD_DELAY = dt.timedelta(minutes=15)
 DEFAULT_PAYMENT_DELAY = dt.timedelta(days=3)
+# The configuration's values that every hold, order and ticket reads (the
+# delays, the sequences), kept per process instead of read in each request;
+# cleared in every process (through ir_cache) by any change of it.
+_values = Cache('ticket.configuration.values', context=False)
+# What the cache keeps: values of these types (relations as their id)
+CACHED_TYPES = {'integer', 'float', 'numeric', 'boolean', 'char',
+    'selection', 'timedelta', 'many2one'}
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -29,6 +37,44 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     ticket_instructions = fields.Text(
         "Ticket Instructions", translate=True,
         help="Printed on every ticket.")
+
+    @classmethod
+    def create(cls, vlist):
+        _values.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _values.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        _values.clear()
+        super().delete(records)
+
+    @classmethod
+    def setting(cls, name):
+        """The value of the configuration's field name (the id of a
+        relation), kept per process; for fields that are not translated
+        nor computed (the delays, the sequences...)"""
+        values = _values.get('values')
+        if values is None:
+            names = [n for n, f in cls._fields.items()
+                if f._type in CACHED_TYPES and not getattr(f, 'translate', 0)
+                and not hasattr(f, 'getter') and n != 'id']
+            config = cls(1)
+            values = {}
+            for name_ in names:
+                value = getattr(config, name_)
+                values[name_] = value.id if hasattr(value, 'id') else value
+            _values.set('values', values)
+        return values[name]
+
+    @classmethod
+    def sequence(cls, name):
+        "The ir.sequence of the configuration's field name"
+        return Pool().get('ir.sequence')(cls.setting(name))
 
     @classmethod
     def default_order_sequence(cls):

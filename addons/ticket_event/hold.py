@@ -9,7 +9,8 @@ import secrets
 from collections import defaultdict
 
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.model import (
+    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -112,7 +113,7 @@ class Hold(Workflow, ModelSQL, ModelView):
         if not items:
             raise HoldError(gettext('ticket_event.msg_hold_empty'))
         if delay is None:
-            delay = Configuration(1).hold_delay
+            delay = Configuration.setting('hold_delay')
         for item in items:
             quantity = item.get('quantity')
             if (not isinstance(quantity, int) or isinstance(quantity, bool)
@@ -218,9 +219,18 @@ class Hold(Workflow, ModelSQL, ModelView):
         converted = {r[0] for r in cursor}
         forget_records(cls, ids)
         cls._raise_not_live([h for h in holds if h.id not in converted])
-        allocations = Allocation.search([('hold', 'in', ids)])
-        Allocation.write(allocations, {'order': order.id})
-        return allocations
+        # the order's own bookkeeping: one update, no ORM write (and its
+        # access checks) per order on the rush's path
+        allocation = Allocation.__table__()
+        cursor.execute(*allocation.update(
+                [allocation.order, allocation.write_date,
+                    allocation.write_uid],
+                [order.id, dt.datetime.now(), Transaction().user],
+                where=allocation.hold.in_(ids),
+                returning=[allocation.id]))
+        allocation_ids = sorted(r[0] for r in cursor)
+        forget_records(Allocation, allocation_ids)
+        return Allocation.browse(allocation_ids)
 
     @classmethod
     def check_modification(cls, mode, holds, values=None, external=False):
@@ -246,18 +256,29 @@ class HoldItem(ModelSQL, ModelView):
         'ticket.hold', "Hold", required=True, ondelete='CASCADE')
     session = fields.Many2One(
         'ticket.session', "Session", required=True, ondelete='RESTRICT')
-    quantity = fields.Integer("Quantity", required=True,
-        domain=[('quantity', '>', 0)])
+    # positive numbers are SQL checks (__setup__), not field domains: a
+    # domain costs a query at each save, on the rush's path
+    quantity = fields.Integer("Quantity", required=True)
     description = fields.Char(
         "Description", help="The kind of place, printed on the ticket.")
     places_per_unit = fields.Integer(
         "Places per Unit", required=True,
-        domain=[('places_per_unit', '>=', 0)],
         help="Places (and tickets) per unit: 2 for a couple rate.")
     in_session_capacity = fields.Boolean(
         "In Session Capacity",
         help="Unchecked for admissions that do not count in the session's "
         "capacity (press, parking).")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('quantity_positive', Check(t, t.quantity > 0),
+                'ticket_event.msg_quantity_positive'),
+            ('places_per_unit_positive', Check(t, t.places_per_unit >= 0),
+                'ticket_event.msg_per_unit_positive'),
+            ]
 
     @classmethod
     def default_places_per_unit(cls):
@@ -278,8 +299,7 @@ class Allocation(ModelSQL, ModelView):
     pool = fields.Many2One(
         'ticket.pool', "Pool", required=True, ondelete='RESTRICT',
         readonly=True)
-    quantity = fields.Integer("Quantity", required=True, readonly=True,
-        domain=[('quantity', '>', 0)])
+    quantity = fields.Integer("Quantity", required=True, readonly=True)
     state = fields.Selection([
             ('held', "Held"),
             ('sold', "Sold"),
@@ -290,6 +310,10 @@ class Allocation(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
+        cls._sql_constraints += [
+            ('quantity_positive', Check(t, t.quantity > 0),
+                'ticket_event.msg_quantity_positive'),
+            ]
         cls._sql_indexes.update({
                 Index(t, (t.hold, Index.Range())),
                 Index(t, (t.order, Index.Range())),

@@ -6,7 +6,8 @@ all go through them."""
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.model import (
+    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -171,17 +172,16 @@ class Order(Workflow, ModelSQL, ModelView):
         if not holds:
             raise OrderError(gettext('ticket_event.msg_order_no_hold'))
         Hold.check_live(holds)
-        config = Configuration(1)
         companies = {h.company for h in holds}
         if len(companies) != 1:
             raise OrderError(gettext('ticket_event.msg_order_one_company'))
         company, = companies
         if payment_delay is None:
-            payment_delay = config.payment_delay
+            payment_delay = Configuration.setting('payment_delay')
         order = cls(
             company=company, party=party, email=email, phone=phone,
             channel=channel or holds[0].channel,
-            number=config.order_sequence.get(),
+            number=Configuration.sequence('order_sequence').get(),
             reserved_until=now() + payment_delay,
             user=Transaction().user or None,
             state='reserved')
@@ -290,8 +290,9 @@ class OrderLine(ModelSQL, ModelView):
         'ticket.session', "Session", ondelete='RESTRICT',
         help="Empty for what is not an admission (donation, add-on).")
     description = fields.Char("Description")
-    quantity = fields.Integer("Quantity", required=True,
-        domain=[('quantity', '>', 0)])
+    # positive numbers are SQL checks (__setup__), not field domains: a
+    # domain costs a query at each save, on the rush's path
+    quantity = fields.Integer("Quantity", required=True)
     unit_price = Monetary(
         "Unit Price", currency='currency', digits='currency', required=True)
     amount = fields.Function(
@@ -302,7 +303,6 @@ class OrderLine(ModelSQL, ModelView):
         'on_change_with_currency')
     tickets_per_unit = fields.Integer(
         "Tickets per Unit", required=True,
-        domain=[('tickets_per_unit', '>=', 0)],
         help="Tickets issued per unit (0 for what is not an admission, "
         "2 for a couple rate).")
 
@@ -310,6 +310,13 @@ class OrderLine(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('order')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('quantity_positive', Check(t, t.quantity > 0),
+                'ticket_event.msg_quantity_positive'),
+            ('tickets_per_unit_positive', Check(t, t.tickets_per_unit >= 0),
+                'ticket_event.msg_per_unit_positive'),
+            ]
 
     @classmethod
     def default_tickets_per_unit(cls):

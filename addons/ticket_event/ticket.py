@@ -104,8 +104,16 @@ class Ticket(Workflow, ModelSQL, ModelView):
     @classmethod
     def issue(cls, lines):
         "Issue the tickets of order lines; return them"
+        tickets = cls._new_tickets(lines)
+        cls.save(tickets)
+        return tickets
+
+    @classmethod
+    def _new_tickets(cls, lines):
+        """The tickets of order lines, not saved yet: the values a module
+        gives them here are saved with them (one save)"""
         Configuration = Pool().get('ticket.configuration')
-        sequence = Configuration(1).ticket_sequence
+        sequence = Configuration.sequence('ticket_sequence')
         tickets = []
         for line in lines:
             order = line.order
@@ -123,7 +131,6 @@ class Ticket(Workflow, ModelSQL, ModelView):
                         type_label=line.description,
                         price=line.ticket_price,
                         state='valid'))
-        cls.save(tickets)
         return tickets
 
     @property

@@ -30,6 +30,26 @@ class Party(metaclass=PoolMeta):
         return super().default_get(fields_names,
             with_rec_name=with_rec_name, with_default=with_default)
 
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if (mode == 'create'
+                and Transaction().context.get('_ticket_buyer_party')
+                and values.get('code')):
+            # what compute_fields derives from the code, created with it
+            # instead of written after (a write and its checks per buyer)
+            computed = cls(code=values['code']).compute_fields({'code'})
+            values.update({k: v for k, v in computed.items()
+                    if k in {'code_alnum', 'code_digit'}})
+        return values
+
+    def compute_fields(self, field_names=None):
+        values = super().compute_fields(field_names=field_names)
+        if Transaction().context.get('_ticket_buyer_party') and self.id:
+            values = {k: v for k, v in values.items()
+                if getattr(self, k) != v}
+        return values
+
 
 class Hold(metaclass=PoolMeta):
     __name__ = 'ticket.hold'

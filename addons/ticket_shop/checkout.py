@@ -312,9 +312,8 @@ def place_order(holds, data, files, language, shop_url):
     if errors:
         raise CheckoutErrors(errors)
 
-    config = Configuration(1)
-    delay = (config.online_payment_delay
-        if method is None or method.is_online else config.payment_delay)
+    delay = Configuration.setting('online_payment_delay'
+        if method is None or method.is_online else 'payment_delay')
     company = quote.company
     with Transaction().set_context(company=company.id):
         party = find_party(pool, buyer.name, buyer.email)

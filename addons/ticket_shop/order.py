@@ -1,6 +1,7 @@
 """Orders placed in the shop: the buyer's link, answers and consents, the
 confirmation e-mail, self-service refunds by the event's rules, and late
 payments that take back the codes and credits an expired order gave up."""
+import contextvars
 import datetime as dt
 import smtplib
 from collections import defaultdict
@@ -23,6 +24,8 @@ from .exceptions import ShopError
 ZERO = Decimal(0)
 MAIL_ATTEMPTS = 6
 MAIL_KINDS = {'confirmation', 'reserved', 'refund', 'lookup'}
+# The attendees of the lines whose tickets Ticket.issue is making
+_attendees = contextvars.ContextVar('ticket_shop_attendees', default=None)
 
 
 class Order(metaclass=PoolMeta):
@@ -328,26 +331,52 @@ class Ticket(metaclass=PoolMeta):
     def issue(cls, lines):
         "Give each ticket its attendee's name and answers"
         Attendee = Pool().get('ticket.shop.attendee')
-        tickets = super().issue(lines)
         attendees = {(a.line.id, a.position): a for a in Attendee.search([
                     ('line', 'in', [l.id for l in lines]),
                     ])}
         if not attendees:
-            return tickets
-        positions = defaultdict(int)
-        to_save = []
-        for ticket in tickets:
-            position = positions[ticket.line.id]
-            positions[ticket.line.id] += 1
-            attendee = attendees.get((ticket.line.id, position))
+            return super().issue(lines)
+        # the names go with the tickets' creation (_new_tickets), not in a
+        # second write of every ticket
+        token = _attendees.set(attendees)
+        try:
+            tickets = super().issue(lines)
+        finally:
+            _attendees.reset(token)
+        to_save, renamed = [], []
+        for ticket, attendee in zip(
+                tickets, cls._attendees_of(tickets, attendees)):
             if attendee:
                 attendee.ticket = ticket
                 to_save.append(attendee)
-                if attendee.holder_name:
+                if (attendee.holder_name
+                        and ticket.holder_name != attendee.holder_name):
+                    # named again by another module after their creation
                     ticket.holder_name = attendee.holder_name
-        cls.save(tickets)
+                    renamed.append(ticket)
+        cls.save(renamed)
         Attendee.save(to_save)
         return tickets
+
+    @classmethod
+    def _new_tickets(cls, lines):
+        tickets = super()._new_tickets(lines)
+        attendees = _attendees.get()
+        if attendees:
+            for ticket, attendee in zip(
+                    tickets, cls._attendees_of(tickets, attendees)):
+                if attendee and attendee.holder_name:
+                    ticket.holder_name = attendee.holder_name
+        return tickets
+
+    @staticmethod
+    def _attendees_of(tickets, attendees):
+        "The attendee of each ticket (or None), by its position in its line"
+        positions = defaultdict(int)
+        for ticket in tickets:
+            position = positions[ticket.line.id]
+            positions[ticket.line.id] += 1
+            yield attendees.get((ticket.line.id, position))
 
     @property
     def shop_attendee(self):
