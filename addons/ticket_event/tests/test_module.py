@@ -3,7 +3,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import SQLConstraintError, ValidationError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
@@ -162,6 +162,64 @@ class TicketEventTestCase(
             self.assertEqual(counts(session.pool), [(0, 0)])
             hold = reserve(session, 2, channel='box_office')
             self.assertEqual(hold.channel, 'box_office')
+
+    @with_transaction()
+    def test_configuration_setting_follows_changes(self):
+        "The configuration kept per process follows its changes"
+        pool = Pool()
+        Configuration = pool.get('ticket.configuration')
+        Sequence = pool.get('ir.sequence')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            self.assertEqual(Configuration.setting('hold_delay'),
+                Configuration(1).hold_delay)
+            config = Configuration(1)
+            config.hold_delay = dt.timedelta(minutes=7)
+            config.save()
+            self.assertEqual(Configuration.setting('hold_delay'),
+                dt.timedelta(minutes=7))
+            hold = reserve(session, 1)
+            self.assertAlmostEqual(
+                (hold.expires_at - now()).total_seconds(), 7 * 60, delta=60)
+
+            sequence, = Sequence.copy([Configuration(1).ticket_sequence])
+            Configuration.write([Configuration(1)],
+                {'ticket_sequence': sequence.id})
+            self.assertEqual(
+                Configuration.sequence('ticket_sequence'), sequence)
+
+    @with_transaction()
+    def test_quantities_checked_by_database(self):
+        "A hold item, allocation or order line of no place is refused"
+        pool = Pool()
+        HoldItem = pool.get('ticket.hold.item')
+        Allocation = pool.get('ticket.allocation')
+        OrderLine = pool.get('ticket.order.line')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            hold = reserve(session, 2)
+            item, = hold.items
+            allocation, = hold.allocations
+            order = sell(session, 1)
+            line, = order.lines
+            cursor = Transaction().connection.cursor()
+            for Model, record, values in [
+                    (HoldItem, item, {'quantity': 0}),
+                    (HoldItem, item, {'places_per_unit': -1}),
+                    (Allocation, allocation, {'quantity': -2}),
+                    (OrderLine, line, {'quantity': 0}),
+                    (OrderLine, line, {'tickets_per_unit': -1}),
+                    ]:
+                with self.subTest(model=Model.__name__, values=values):
+                    cursor.execute('SAVEPOINT quantity_check')
+                    with self.assertRaises(SQLConstraintError):
+                        Model.write([Model(record.id)], values)
+                    cursor.execute('ROLLBACK TO SAVEPOINT quantity_check')
+            self.assertEqual(
+                (HoldItem(item.id).quantity, OrderLine(line.id).quantity),
+                (2, 1))
 
     @with_transaction()
     def test_reserve_one_company(self):
