@@ -67,6 +67,7 @@ class Server(GunicornServer, ShopServer):
     sends them to the SMTP catcher"""
 
     worker = None
+    worker_nice = 10
 
     def start_trytond(self):
         os.environ['TRYTOND_EMAIL__URI'] = self.catcher.uri
@@ -80,7 +81,8 @@ class Server(GunicornServer, ShopServer):
                 # its own process group: trytond-worker forks its workers
                 # at a lower CPU priority, as tools/serve_prod.py runs it:
                 # the buyers' requests first, the e-mails in the gaps
-                self.worker = subprocess.Popen(['nice', '-n', '10',
+                self.worker = subprocess.Popen(['nice', '-n',
+                        str(self.worker_nice),
                         str(BIN / 'trytond-worker'), '-d', self.database,
                         '-n', '1'], env=env, stdin=subprocess.DEVNULL,
                     stdout=log, stderr=subprocess.STDOUT,
@@ -340,6 +342,9 @@ def main():
     parser.add_argument('--clients', type=int, default=16)
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=4)
+    parser.add_argument('--worker-nice', type=int, default=Server.worker_nice,
+        help="the CPU priority (nice) of the trytond-worker sending the "
+        "e-mails")
     parser.add_argument('--pretix', nargs='?', const='run',
         choices=['run', 'newest'],
         help="compare with pretix: run its W2 workload first (run) or read "
@@ -350,6 +355,7 @@ def main():
     args = parser.parse_args()
     Server.workers = args.workers
     Server.threads = args.threads
+    Server.worker_nice = args.worker_nice
     pretix = None
     if args.pretix == 'run':
         pretix = pretix_figures(run_pretix(args.pretix_dir))
@@ -409,8 +415,8 @@ def main():
     retries = sum(t.get('retries', 0) for _, t in results)
     print(f"shop rush: {args.places} places, {args.buyers} buyers, "
         f"{args.clients} at a time, gunicorn {args.workers} workers x "
-        f"{args.threads} threads + 1 trytond-worker, {os.cpu_count()} "
-        f"cores; setup {setup:.0f} s")
+        f"{args.threads} threads + 1 trytond-worker (nice "
+        f"{args.worker_nice}), {os.cpu_count()} cores; setup {setup:.0f} s")
     print(f"orders: {ok} paid, {refused} sold out, "
         f"{args.buyers - ok - refused} other {sorted(outcomes.items())}")
     print(f"{ok / elapsed:.1f} orders/s ({elapsed:.1f} s for all buyers); "
