@@ -95,6 +95,8 @@ def main():
         help="count the statements of the sales by the code that sent them")
     parser.add_argument('--print', default=None,
         help="ask the sale for its tickets' PDF (thermal or a4)")
+    parser.add_argument('--dump', metavar='DIR',
+        help="save each request's profile as DIR/<request>.prof")
     parser.add_argument('--close', action='store_true',
         help="close the cash session after the sales")
     args = parser.parse_args()
@@ -189,6 +191,8 @@ def main():
     for name, profile in profiles.items():
         if name in {'login', 'open', 'state'}:
             continue
+        if args.dump:
+            profile.dump_stats(str(pathlib.Path(args.dump) / f'{name}.prof'))
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats('cumulative')\
             .print_stats(args.top)
