@@ -25,6 +25,7 @@ from guichet.ticket_event.common import now
 from guichet.ticket_pricing.engine import LineRequest, QuoteRequest
 
 from .exceptions import PosError
+from .point import posting
 
 ZERO = Decimal(0)
 CHANNEL = 'box_office'
@@ -199,7 +200,8 @@ class Service(Model):
         sales = [o.sale for o in session.ticket_operations
             if o.sale and o.sale.state == 'done']
         cls.lock_posting(point, session)
-        Sale.post(sales)
+        with posting():
+            Sale.post(sales)
         Session.post([session])
         return Session(session.id)
 
