@@ -4,8 +4,12 @@ Runs the requests of bench/pos.py in this process, through trytond's WSGI
 application (no socket), on a fresh database: counts the SQL statements of
 each request and its wall time, and with --profile prints the functions
 where a sale and a PDF spend the most time (cProfile, cumulative).
+With --close the cash session is closed after the sales (counts, posting
+of every sale), measured like the other requests (its statements by where
+they come from with --sites).
 
 Usage: .venv/bin/python bench/pos_profile.py [--sales 20] [--profile]
+    [--close]
 """
 import argparse
 import collections
@@ -91,6 +95,10 @@ def main():
         help="count the statements of the sales by the code that sent them")
     parser.add_argument('--print', default=None,
         help="ask the sale for its tickets' PDF (thermal or a4)")
+    parser.add_argument('--dump', metavar='DIR',
+        help="save each request's profile as DIR/<request>.prof")
+    parser.add_argument('--close', action='store_true',
+        help="close the cash session after the sales")
     args = parser.parse_args()
     with ApiServer(DATABASE, template=TEMPLATE) as server:
         ids = setup_pos(server)
@@ -150,6 +158,18 @@ def main():
                 call('pdf', 'GET',
                     f'{base}/orders/{sale["order"]["id"]}/tickets.pdf',
                     headers=auth)
+        close_sites = None
+        if args.close:
+            state = json.loads(call('state', 'GET', base + '/cash-session',
+                    headers=auth))['session']
+            counts = [{'method': e['method'], 'amount': e['amount']}
+                for e in state['expected']]
+            if args.sites:
+                counter.sites = collections.Counter()
+            closed = json.loads(call('close', 'POST',
+                    base + '/cash-session/close', {'counts': counts}, auth))
+            close_sites, counter.sites = counter.sites, None
+            assert closed['state'] == 'posted', closed
     print(f"{args.sales} sales of 3 tickets, in process (no socket)")
     for name, values in figures.items():
         times = [t for t, _ in values]
@@ -164,9 +184,15 @@ def main():
         print("\nstatements of the last sale by where they come from:")
         for where, count in sites.most_common(args.top):
             print(f"  {count:4d} {where}")
+    if close_sites:
+        print("\nstatements of the closing by where they come from:")
+        for where, count in close_sites.most_common(args.top):
+            print(f"  {count:4d} {where}")
     for name, profile in profiles.items():
-        if name in {'login', 'open'}:
+        if name in {'login', 'open', 'state'}:
             continue
+        if args.dump:
+            profile.dump_stats(str(pathlib.Path(args.dump) / f'{name}.prof'))
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats('cumulative')\
             .print_stats(args.top)

@@ -4,6 +4,8 @@ about its point, its payment methods and its cash sessions.
 A terminal is bound to a ``sale.point``; its cash session is sale_point's
 ``sale.point.cash.session``, opened with a counted float and closed with a
 count per payment method (``ticket.pos.count``): the Z report."""
+import contextlib
+from contextvars import ContextVar
 from decimal import Decimal
 
 from trytond.model import ModelSQL, ModelView, fields
@@ -14,6 +16,9 @@ from trytond.pyson import Eval
 from guichet.ticket_event.payment import METHODS
 
 ZERO = Decimal(0)
+# While a cash session is posted: what the sale lines' products give, by
+# product, computed once for all the sales instead of once per line
+_POSTING = ContextVar('ticket_pos_posting', default=None)
 PRINTERS = [
     ('thermal', "Thermal 80 mm"),
     ('a4', "A4"),
@@ -131,3 +136,29 @@ class Count(ModelSQL, ModelView):
 
     def get_difference(self, name):
         return self.counted - self.expected
+
+
+@contextlib.contextmanager
+def posting():
+    """Share between the sale lines posted in this block the taxes of their
+    products: sale_point reads them again for every line, several times
+    (the line's move line, the sale's taxes and total tax)"""
+    token = _POSTING.set({})
+    try:
+        yield
+    finally:
+        _POSTING.reset(token)
+
+
+class SaleLine(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale.line'
+
+    @property
+    def taxes(self):
+        memo = _POSTING.get()
+        if memo is None or not self.product or not self.company:
+            return super().taxes
+        key = ('taxes', self.product.id, self.company.id)
+        if key not in memo:
+            memo[key] = super().taxes
+        return memo[key]

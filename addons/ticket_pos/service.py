@@ -25,6 +25,7 @@ from guichet.ticket_event.common import now
 from guichet.ticket_pricing.engine import LineRequest, QuoteRequest
 
 from .exceptions import PosError
+from .point import posting
 
 ZERO = Decimal(0)
 CHANNEL = 'box_office'
@@ -34,6 +35,8 @@ MAX_NAME = 200
 SEQUENCE_TABLE = 'ir_sequence_strict'
 # How long a sale waits for another terminal's to commit its number
 LOCK_TIMEOUT = '10s'
+# How many sales of a cash session are posted together at the closing
+POST_BATCH = 20
 
 
 def error(message_id, code='invalid', **kwargs):
@@ -152,7 +155,9 @@ class Service(Model):
         Count = pool.get('ticket.pos.count')
         Sale = pool.get('sale.point.sale')
         session = cls.cash_session(point)
-        Session.lock([session])
+        cls.lock_now(Session, [session])
+        # still open once locked: another terminal may have closed it
+        session = cls.cash_session(point)
         counts = {m: cls._amount(point, a, allow_zero=True)
             for m, a in counts.items()}
         cash = cls.cash_method(point)
@@ -194,11 +199,51 @@ class Service(Model):
                 })
         session = Session(session.id)
         Session.close([session])
-        sales = [o.sale for o in session.ticket_operations
+        sales = [o.sale.id for o in session.ticket_operations
             if o.sale and o.sale.state == 'done']
-        Sale.post(sales)
+        cls.lock_posting(point, session)
+        with posting():
+            # Tryton's cost of a batch of records grows with the square of
+            # its size (each record checks the ids of the whole batch):
+            # posted by slices, the closing stays proportional to the sales
+            for index in range(0, len(sales), POST_BATCH):
+                Sale.post(Sale.browse(sales[index:index + POST_BATCH]))
         Session.post([session])
         return Session(session.id)
+
+    @classmethod
+    def lock_posting(cls, point, session):
+        """Take now the locks that posting the sales and transfers of
+        session needs: the journal periods' table when one must be
+        created, the strict sequences that number the moves.
+
+        Tryton would do the whole closing again from the start to take
+        each of them first (three times the posting of every sale)."""
+        pool = Pool()
+        Period = pool.get('account.period')
+        JournalPeriod = pool.get('account.journal.period')
+        Sequence = pool.get('ir.sequence.strict')
+        dates = {o.sale.date for o in session.ticket_operations
+            if o.sale and o.sale.state == 'done'}
+        dates.update(t.date for t in session.transfers)
+        journals = {point.journal} | {t.type.journal
+            for t in session.transfers}
+        periods = {Period.find(point.company, date=d) for d in dates}
+        missing = False
+        for period in periods:
+            for journal in journals:
+                if not JournalPeriod.search([
+                            ('journal', '=', journal.id),
+                            ('period', '=', period.id),
+                            ], limit=1):
+                    missing = True
+        if missing:
+            cls.lock_now(JournalPeriod)
+        sequences = {p.move_sequence_used for p in periods}
+        sequences = [s for s in sequences
+            if isinstance(s, Sequence) and s.id is not None]
+        if sequences:
+            cls.lock_now(Sequence, sequences)
 
     # Money
 
@@ -298,6 +343,42 @@ class Service(Model):
         sale.state = 'done'
         sale.save()
         return sale
+
+    @classmethod
+    def lock_now(cls, Model, records=None):
+        """Lock records of Model (its table without records) now, as
+        ModelSQL.lock would, waiting up to LOCK_TIMEOUT for another
+        transaction to commit.
+
+        Tryton wants such locks taken at the start of the transaction and
+        does the whole transaction again to take them first; at READ
+        COMMITTED (the isolation of the API's writing routes) what is read
+        after the lock is what the other transaction committed, so the
+        lock is taken here. Otherwise ModelSQL.lock does it."""
+        transaction = Transaction()
+        table = Model._table
+        connection = transaction.connection
+        if records is not None:
+            ids = {r.id for r in records} - transaction._locked_records[
+                table]
+            if not ids or table in transaction._locked_tables:
+                return
+        elif table in transaction._locked_tables:
+            return
+        if (getattr(connection, 'isolation_level', None)
+                != IsolationLevel.READ_COMMITTED):
+            Model.lock(records)
+            return
+        cursor = connection.cursor()
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        if records is None:
+            cursor.execute(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
+            transaction._locked_tables.add(table)
+        else:
+            cursor.execute(f'SELECT 1 FROM "{table}" WHERE id = ANY(%s) '
+                'FOR UPDATE', (sorted(ids),))
+            transaction._locked_records[table].update(ids)
+        cursor.execute('SET LOCAL lock_timeout TO DEFAULT')
 
     @classmethod
     def lock_sale_numbers(cls):

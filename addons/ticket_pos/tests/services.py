@@ -1,6 +1,7 @@
 """The box office service on a real database: sales, refunds, exchanges,
 cash sessions, the role of the operators."""
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
@@ -13,6 +14,7 @@ from guichet.ticket_event.tests.helpers import create_event, pdf_text
 from guichet.ticket_pricing.tests.helpers import (
     create_product, create_tariff, create_tax)
 
+from .. import service
 from ..exceptions import PosError
 from ..report import receipt_pdf, ticket_pdf, z_report_pdf
 from .box_office import create_operator, make_salable, setup_box_office
@@ -147,6 +149,122 @@ class ServiceTestMixin:
             self.assertRegex(text, r'Difference\n-\S*2\.50')
             self.assertIsNone(point.current_cash_session())
             self.assertEqual(Session.search([], count=True), 1)
+
+    @with_transaction()
+    def test_close_books_each_sale(self):
+        "Closing posts each sale and transfer of the session as its move"
+        pool = Pool()
+        Service = pool.get('ticket.pos.service')
+        Account = pool.get('account.account')
+        Move = pool.get('account.move')
+        company, office, (first, second), (adult, child, _) = setup()
+        point, methods = office['point'], office['methods']
+        cash, card, cheque = (
+            methods['cash'], methods['card'], methods['cheque'])
+        with set_company(company):
+            tax_account, = Account.search([
+                    ('company', '=', company.id), ('code', '=', '6.3.6')],
+                limit=1)
+            revenue = office['accounts']['revenue']
+            programmes, = Account.copy([revenue], default={
+                    'name': "Programmes", 'code': None})
+            vat20 = create_tax(company, '0.20', {'tax': tax_account})
+            product = create_product(company, "Programme", [vat20],
+                {'revenue': programmes})
+            make_salable([product])
+            premium = create_tariff(first.event, "Premium", '30.00', product)
+            vat55, = adult.product.customer_taxes_used
+
+            Service.open_session(point, D('100.00'))
+            one = Service.sell(point, [(adult, first, 2), (child, first, 1)],
+                [(card, D('20.00')), (cash, D('50.00'))])
+            two = Service.sell(point,
+                [(premium, first, 1), (adult, second, 1)],
+                [(cheque, D('50.00'))])
+            three = Service.sell(point, [(child, second, 3)],
+                [(cash, D('40.00'))])
+            back = Service.refund(point, three.order)
+            # the sales posted by slices of 3 (4 sales: 2 slices)
+            with patch.object(service, 'POST_BATCH', 3):
+                closed = Service.close_session(point, {
+                        cash: D('130.00'), card: D('20.00'),
+                        cheque: D('50.00')})
+
+            self.assertEqual(closed.state, 'posted')
+            self.assertEqual(
+                sorted((c.method.name, c.expected, c.counted)
+                    for c in closed.ticket_counts),
+                [("Card", D('20.00'), D('20.00')),
+                    ("Cash", D('132.50'), D('130.00')),
+                    ("Cheque", D('50.00'), D('50.00'))])
+
+            def booked(move):
+                return sorted(
+                    (l.account.name, l.debit, l.credit,
+                        sorted((t.type, t.tax.name, t.amount)
+                            for t in l.tax_lines))
+                    for l in move.lines)
+            rev, prog, vat = revenue.name, "Programmes", tax_account.name
+            base55 = ('base', vat55.name)
+            tax55 = ('tax', vat55.name)
+            self.assertEqual({
+                    name: booked(operation.sale.move)
+                    for name, operation in [('one', one), ('two', two),
+                        ('three', three), ('back', back)]}, {
+                    # two adults: 37.91 net does not divide, one line of
+                    # each unit
+                    'one': sorted([
+                            (rev, D(0), D('18.95'), [(*base55, D('18.95'))]),
+                            (rev, D(0), D('18.96'), [(*base55, D('18.96'))]),
+                            (rev, D(0), D('11.85'), [(*base55, D('11.85'))]),
+                            (vat, D(0), D('2.74'), [(*tax55, D('2.74'))]),
+                            ("Card receipts", D('20.00'), D(0), []),
+                            (cash.account.name, D('32.50'), D(0), []),
+                            ]),
+                    'two': sorted([
+                            (prog, D(0), D('25.00'),
+                                [('base', vat20.name, D('25.00'))]),
+                            (rev, D(0), D('18.96'), [(*base55, D('18.96'))]),
+                            (vat, D(0), D('5.00'),
+                                [('tax', vat20.name, D('5.00'))]),
+                            (vat, D(0), D('1.04'), [(*tax55, D('1.04'))]),
+                            ("Cheques to deposit", D('50.00'), D(0), []),
+                            ]),
+                    'three': sorted([
+                            (rev, D(0), D('35.55'), [(*base55, D('35.55'))]),
+                            (vat, D(0), D('1.95'), [(*tax55, D('1.95'))]),
+                            (cash.account.name, D('37.50'), D(0), []),
+                            ]),
+                    'back': sorted([
+                            (rev, D('35.55'), D(0),
+                                [(*base55, D('-35.55'))]),
+                            (vat, D('1.95'), D(0), [(*tax55, D('-1.95'))]),
+                            (cash.account.name, D(0), D('37.50'), []),
+                            ]),
+                    })
+            for operation in [one, two, three, back]:
+                sale = operation.sale
+                self.assertEqual(sale.state, 'posted')
+                self.assertEqual(sale.move.state, 'posted')
+                self.assertEqual(sale.move.origin, sale)
+                self.assertEqual(sale.move.journal, point.journal)
+                self.assertEqual(
+                    sum(l.debit - l.credit for l in sale.move.lines), 0)
+            transfers = sorted(closed.transfers, key=lambda t: t.amount)
+            self.assertEqual(
+                [(t.state, t.amount, booked(t.move)) for t in transfers],
+                [('posted', D('-2.50'), sorted([
+                                ("Cash differences", D('2.50'), D(0), []),
+                                (cash.account.name, D(0), D('2.50'), []),
+                                ])),
+                    ('posted', D('100.00'), sorted([
+                                ("Safe", D(0), D('100.00'), []),
+                                (cash.account.name, D('100.00'), D(0), []),
+                                ]))])
+            moves = Move.search([('company', '=', company.id)])
+            self.assertEqual(len(moves), 6)
+            self.assertEqual({m.state for m in moves}, {'posted'})
+            self.assertEqual(len({m.number for m in moves}), 6)
 
     @with_transaction()
     def test_refused_sale_changes_nothing(self):
