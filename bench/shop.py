@@ -3,7 +3,8 @@ of each step of a buyer, with no oversell.
 
 Starts a fresh database (tests/server.py) with the shop catalogue of
 tests/test_shop_fixtures.py and serves trytond's WSGI application with
-gunicorn, 2 worker processes (gthread, 4 threads each, keep-alive) on the
+gunicorn, 2 worker processes (gthread, 2 threads each as in production,
+keep-alive) on the
 embedded PostgreSQL server; the confirmation e-mails (PDF tickets) go
 through Tryton's queue to one trytond-worker and the SMTP catcher, outside
 the requests, as in production. A session of 1,000 places is sold to 1,500
@@ -27,7 +28,7 @@ newest W2 result instead. Both figures are printed with their ratio and
 the CPU calibration of each (the harness's cpu_calib loop).
 
 Usage: .venv/bin/python bench/shop.py [--places 1000] [--buyers 1500]
-    [--clients 16] [--workers 2] [--threads 4] [--pretix[=run|newest]]
+    [--clients 16] [--workers 2] [--threads 2] [--worker-nice 10] [--pretix[=run|newest]]
 (GUICHET_PGDATA and GUICHET_PGPORT choose the PostgreSQL server.)
 """
 import argparse
@@ -341,7 +342,7 @@ def main():
     parser.add_argument('--buyers', type=int, default=1500)
     parser.add_argument('--clients', type=int, default=16)
     parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--threads', type=int, default=4)
+    parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--worker-nice', type=int, default=Server.worker_nice,
         help="the CPU priority (nice) of the trytond-worker sending the "
         "e-mails")

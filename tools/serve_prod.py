@@ -59,7 +59,7 @@ def environment(database):
     env['TRYTOND_QUEUE__WORKER'] = 'True'
     env['TRYTOND_WEB__LISTEN'] = f'127.0.0.1:{port()}'
     env.setdefault('GUICHET_APP_WORKERS', '2')
-    env.setdefault('GUICHET_APP_THREADS', '4')
+    env.setdefault('GUICHET_APP_THREADS', '2')
     env['GUICHET_BIND'] = f'127.0.0.1:{port()}'
     return env
 
