@@ -96,7 +96,7 @@ class Ticket(Workflow, ModelSQL, ModelView):
     def copy(cls, tickets, default=None):
         Configuration = Pool().get('ticket.configuration')
         default = default.copy() if default is not None else {}
-        sequence = Configuration(1).ticket_sequence
+        sequence = Configuration.sequence('ticket_sequence')
         default.setdefault('number', lambda data: sequence.get())
         default.setdefault('secret', lambda data: new_secret())
         return super().copy(tickets, default=default)
