@@ -57,7 +57,8 @@ def site():
     ours, theirs = [], None
     while frame and len(ours) < 2:
         name = frame.f_code.co_filename
-        if '/addons/' in name or '/bench/' in name:
+        if '/addons/' in name or ('/bench/' in name
+                and frame.f_code.co_name != 'traced'):
             ours.append(f"{name.split('/addons/')[-1]}:{frame.f_lineno}"
                 f"({frame.f_code.co_name})")
         elif theirs is None and 'site-packages/trytond' in name and (

@@ -8,11 +8,13 @@ prints where the statements of the last buyer come from, --profile the
 functions where each request spends its time (cProfile, cumulative).
 
 Usage: .venv/bin/python bench/shop_profile.py [--buyers 20] [--profile]
+    [--sold-out 30] [--sites [--reads]]
     [--sites]
 """
 import argparse
 import collections
 import cProfile
+import functools
 import io
 import pathlib
 import pstats
@@ -46,6 +48,12 @@ def main():
     parser.add_argument('--cache-clears', action='store_true',
         help="print the Tryton caches that the buyers' requests clear (a "
         "clear empties that cache in every process)")
+    parser.add_argument('--sold-out', type=int, default=0, metavar='N',
+        help="then N buyers refused by the sold-out session (event page "
+        "and hold, as bench/shop.py's last buyers)")
+    parser.add_argument('--reads', action='store_true',
+        help="with --sites, also where the ORM reads of the last buyer "
+        "come from (model, number of ids, callers)")
     parser.add_argument('--dump', metavar='FILE',
         help="with --total, also save the profile (pstats) to FILE")
     args = parser.parse_args()
@@ -77,44 +85,53 @@ def main():
         shop = server.ids['shop']
         root = f'/{DATABASE}{SHOP}'
 
+        reads = collections.Counter() if args.reads else None
+        if args.reads:
+            trace_reads(counter, reads)
+
+        def call(client, number, last, name, method, path, data=None,
+                refused=False):
+            start, queries = time.perf_counter(), counter.count
+            if last:
+                counter.sites = collections.Counter()
+            profile = (profiles['all'] if args.total and number
+                else profiles[name] if args.profile else None)
+            if profile:
+                profile.enable()
+            url = path if path.startswith(root) else root + path
+            reply = client.open(url, method=method,
+                data=urllib.parse.urlencode(data) if data else None,
+                headers={'Accept-Language': 'en', **({
+                            'Content-Type':
+                            'application/x-www-form-urlencoded'}
+                        if data else {})})
+            body = reply.get_data(as_text=True)
+            if profile:
+                profile.disable()
+            figures[name].append(
+                (time.perf_counter() - start, counter.count - queries))
+            if last:
+                sites[name], counter.sites = counter.sites, None
+                if reads is not None:
+                    sites[f'reads {name}'] = reads.copy()
+                    reads.clear()
+            if reply.status_code >= 400 and not refused:
+                raise RuntimeError(
+                    f'{name} {reply.status_code} {body[:300]!r}')
+            return reply, body
+
         for number in range(args.buyers):
             client = Client(app)
             last = args.sites and number == args.buyers - 1
-
-            def call(name, method, path, data=None):
-                start, queries = time.perf_counter(), counter.count
-                if last:
-                    counter.sites = collections.Counter()
-                profile = (profiles['all'] if args.total and number
-                    else profiles[name] if args.profile else None)
-                if profile:
-                    profile.enable()
-                url = path if path.startswith(root) else root + path
-                reply = client.open(url, method=method,
-                    data=urllib.parse.urlencode(data) if data else None,
-                    headers={'Accept-Language': 'en', **({
-                                'Content-Type':
-                                'application/x-www-form-urlencoded'}
-                            if data else {})})
-                body = reply.get_data(as_text=True)
-                if profile:
-                    profile.disable()
-                figures[name].append(
-                    (time.perf_counter() - start, counter.count - queries))
-                if last:
-                    sites[name], counter.sites = counter.sites, None
-                if reply.status_code >= 400:
-                    raise RuntimeError(
-                        f'{name} {reply.status_code} {body[:300]!r}')
-                return reply, body
-            _, body = call('event', 'GET', f'/event/{event}')
-            reply, _ = call('hold', 'POST', '/cart', {
+            step = functools.partial(call, client, number, last)
+            _, body = step('event', 'GET', f'/event/{event}')
+            reply, _ = step('hold', 'POST', '/cart', {
                     'csrf_token': CSRF.search(body).group(1),
                     'event': event, 'session': session,
                     f'q-{shop["full"]}': 1})
             assert reply.status_code == 303, reply.status_code
-            _, body = call('checkout_page', 'GET', '/checkout')
-            reply, _ = call('checkout', 'POST', '/checkout', {
+            _, body = step('checkout_page', 'GET', '/checkout')
+            reply, _ = step('checkout', 'POST', '/checkout', {
                     'csrf_token': CSRF.search(body).group(1),
                     'name': f'Buyer {number}',
                     'email': f'buyer{number}@example.org',
@@ -122,18 +139,40 @@ def main():
                     'action': 'order'})
             assert reply.status_code == 303, reply.status_code
             pay = urllib.parse.urlsplit(reply.headers['Location']).path
-            _, body = call('pay_page', 'GET', pay)
+            _, body = step('pay_page', 'GET', pay)
             form = dict(PAY_FIELDS.findall(body))
-            reply, _ = call('pay', 'POST', f'{pay}/test', dict(form,
+            reply, _ = step('pay', 'POST', f'{pay}/test', dict(form,
                     action='pay', csrf_token=CSRF.search(body).group(1)))
             assert reply.status_code == 303, reply.status_code
-    print(f"{args.buyers} buyers of one ticket, in process (no socket)")
+        if args.sold_out:
+            # the places left held at once, then buyers refused as the
+            # rush's last ones
+            def sell_out(pool):
+                Hold = pool.get('ticket.hold')
+                Session = pool.get('ticket.session')
+                record = Session(session)
+                return Hold.reserve([{'session': record,
+                            'quantity': record.available}]).id
+            server.run(sell_out)
+            for number in range(args.sold_out):
+                client = Client(app)
+                last = args.sites and number == args.sold_out - 1
+                step = functools.partial(call, client, number, last)
+                _, body = step('event (sold out)', 'GET', f'/event/{event}')
+                reply, body = step('hold (sold out)', 'POST', '/cart', {
+                        'csrf_token': CSRF.search(body).group(1),
+                        'event': event, 'session': session,
+                        f'q-{shop["full"]}': 1}, refused=True)
+                assert reply.status_code == 409, (reply.status_code, body)
+    print(f"{args.buyers} buyers of one ticket, in process (no socket)"
+        + (f", then {args.sold_out} refused" if args.sold_out else ''))
     total_t = total_q = 0
     for name, values in figures.items():
         times = [t for t, _ in values[1:]] or [values[0][0]]
         queries = [q for _, q in values]
-        total_t += statistics.mean(times)
-        total_q += queries[-1]
+        if 'sold out' not in name:
+            total_t += statistics.mean(times)
+            total_q += queries[-1]
         print(f"  {name:13s} x{len(values):3d}: mean "
             f"{statistics.mean(times) * 1000:7.1f} ms, median "
             f"{statistics.median(times) * 1000:7.1f} ms, "
@@ -146,9 +185,16 @@ def main():
         for (name, where), count in clears.most_common():
             print(f"  {count:4d} {name}: {where}")
     for name, counts in sites.items():
+        if name.startswith('reads '):
+            continue
         print(f"\nstatements of the last buyer's {name}:")
         for where, count in counts.most_common(args.top):
             print(f"  {count:4d} {where}")
+        if reads is not None and f'reads {name}' in sites:
+            print(f"reads of the last buyer's {name} (model, ids, callers):")
+            for (model, ids, where), count in sorted(
+                    sites[f'reads {name}'].items(), key=lambda i: i[0][2]):
+                print(f"  {count:4d} {model} ({ids}) {where}")
     for name, profile in profiles.items():
         if name == 'all' and args.dump:
             profile.dump_stats(args.dump)
@@ -159,6 +205,26 @@ def main():
         print(f"\n--- {name} ---")
         print(out.getvalue())
 
+
+def trace_reads(counter, reads):
+    """Count in reads the ORM reads made while counter records the sites of
+    the statements (the last buyer's requests, with --sites): by model,
+    number of ids and the project's callers"""
+    from trytond.model import ModelSQL
+    read = ModelSQL.read.__func__
+
+    def traced(cls, ids, fields_names, *args, **kwargs):
+        if counter.sites is not None:
+            frame, ours = sys._getframe(1), []
+            while frame and len(ours) < 3:
+                name = frame.f_code.co_filename
+                if '/addons/' in name:
+                    ours.append(f"{name.split('/addons/')[-1]}:"
+                        f"{frame.f_lineno}({frame.f_code.co_name})")
+                frame = frame.f_back
+            reads[cls.__name__, len(ids), ' < '.join(ours)] += 1
+        return read(cls, ids, fields_names, *args, **kwargs)
+    ModelSQL.read = classmethod(traced)
 
 if __name__ == '__main__':
     main()

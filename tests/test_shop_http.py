@@ -738,9 +738,25 @@ class WaitingListTest(ShopTestCase):
             return Hold.reserve([{'session': record,
                         'quantity': record.available}]).id
         hold_id = self.server.run(sell_out)
+        before = self.server.pool_of(session)
         page = browser.get(f'/event/{concert}')
         self.assertIn('Sold out', page.text)
         self.assertIn('waiting list', page.text.lower())
+        # a late buyer: refused at once on the (cached) event page, with
+        # the message on top, its own CSRF token and nothing held
+        late = Browser(self.server)
+        seen = late.get(f'/event/{concert}')
+        page = late.add(session, {self.shop['concert']: 1}, event=concert)
+        self.assertEqual(page.status, 409, page)
+        self.assertIn('role="alert"', page.text)
+        self.assertIn('Sold out: no place is left for', page.text)
+        self.assertIn('waiting list', page.text.lower())
+        self.assertEqual(page.csrf, seen.csrf)
+        self.assertNotIn('\x00', page.text)
+        self.assertEqual(self.server.pool_of(session), before)
+        page = browser.get(f'/event/{concert}')
+        self.assertNotIn('role="alert"', page.text)
+        self.assertNotIn('\x00', page.text)
         page = browser.post('/waitlist', {'event': concert,
                 'session': session, 'email': 'bad', 'quantity': '2'})
         self.assertEqual(page.status, 400)

@@ -13,7 +13,8 @@ from .checkout import (
     place_order, pricing_error, quote_holds)
 from .exceptions import ShopError
 from .render import text
-from .routes import as_id, event_page, find_event
+from .routes import (
+    as_id, cached_event_page, event_page, find_event, session_sold_out)
 from .web import MAX_UPLOAD, Refusal, page, route
 
 MAX_QUANTITY = 50
@@ -79,6 +80,15 @@ def add(web):
     session = reachable_session(web, as_id(web.form.get('session')), event)
     if session is None:
         raise Refusal(web.error_page(404, text('msg_event_unknown')))
+    if session_sold_out(session.id):
+        # the refusal of a rush's late buyers at once, on the cached page
+        errors = {'quantity': gettext('ticket_shop.msg_sold_out',
+                session=session.rec_name)}
+        if event.visibility == 'public' and 'online' in (
+                session.visibility or []):
+            raise Refusal(cached_event_page(web, event.id, 409, errors))
+        raise Refusal(event_page(web, event, 409, errors,
+                chosen={'session': session.id, 'values': {}}))
     chosen = {'session': session.id, 'values': dict(web.form.items())}
     holds, _ = live_holds(web.cart)
     try:

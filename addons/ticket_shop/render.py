@@ -75,3 +75,15 @@ def environment():
 
 def render(template, **values):
     return environment().get_template(template).render(**values)
+
+
+_summary = None
+
+
+def render_summary(errors):
+    "The summary of errors at the top of a page (macros.html's summary)"
+    global _summary
+    if _summary is None:
+        _summary = environment().from_string(
+            '{% from "macros.html" import summary %}{{ summary(errors) }}')
+    return _summary.render(errors=errors)

@@ -24,7 +24,7 @@ from guichet.ticket_pricing.exceptions import PricingError
 from guichet.ticket_pricing.routes import tax_included_price
 
 from .event import image_type
-from .render import text
+from .render import render_summary, text
 from .seating import seat_mode
 from .web import page, route, security_headers
 
@@ -250,8 +250,9 @@ def session_status(session):
 
 
 def event_page(web, event, status=200, errors=None, chosen=None,
-        waitlist_done=None):
-    "The page of event, with the errors of a refused form"
+        waitlist_done=None, summary_mark=False):
+    """The page of event, with the errors of a refused form (or, with
+    summary_mark, SUMMARY_MARK where their summary goes)"""
     Session = web.pool.get('ticket.session')
     sessions = Session.search([
             ('event', '=', event.id),
@@ -279,7 +280,8 @@ def event_page(web, event, status=200, errors=None, chosen=None,
     return web.render('event.html', status=status, title=event.name,
         event=event, days=days, selected=selected, errors=errors or {},
         chosen=chosen or {}, waitlist_done=waitlist_done,
-        currency=event.company.currency)
+        currency=event.company.currency,
+        summary_mark=SUMMARY_MARK if summary_mark else None)
 
 
 # The rendered event pages of this process, by what they show: during an
@@ -291,6 +293,7 @@ def event_page(web, event, status=200, errors=None, chosen=None,
 PAGE_TTL = 2.0
 PAGE_CACHE_SIZE = 256
 CSRF_MARK = '\x00csrf\x00'
+SUMMARY_MARK = '\x00summary\x00'
 _pages = {}
 _pages_lock = threading.Lock()
 
@@ -320,8 +323,24 @@ def page_snapshot(event_id):
     return (event, sessions)
 
 
-def cached_event_page(web, event_id):
-    "The event page, from this process's cache when nothing it shows changed"
+def session_sold_out(session_id):
+    """Whether the session of session_id has no place left or is marked
+    sold out (one query: the refusal of a rush's late buyers)"""
+    cursor = Transaction().connection.cursor()
+    cursor.execute(
+        'SELECT s.state, min(p.capacity - p.sold - p.held) '
+        'FROM ticket_session s '
+        'LEFT JOIN "ticket_pool-ticket_session" r ON r.session = s.id '
+        'LEFT JOIN ticket_pool p ON p.id = r.pool '
+        'WHERE s.id = %s GROUP BY s.id', (session_id,))
+    row = cursor.fetchone()
+    return bool(row) and (row[0] == 'sold_out' or (row[1] or 0) <= 0)
+
+
+def _event_html(web, event_id):
+    """The HTML of the event page (with the CSRF and summary marks) from
+    this process's cache when nothing it shows changed, or a Response when
+    there is no such page"""
     if event_id >= 2 ** 31:
         return web.error_page(404, text('msg_event_unknown'))
     snapshot = page_snapshot(event_id)
@@ -332,22 +351,35 @@ def cached_event_page(web, event_id):
     with _pages_lock:
         cached = _pages.get(key)
     if cached is not None and cached[0] > at:
-        return Response(cached[1].replace(CSRF_MARK, web.csrf_token),
-            content_type='text/html; charset=utf-8')
+        return cached[1]
     event = find_event(web, event_id)
     if event is None:
         return web.error_page(404, text('msg_event_unknown'))
-    response = event_page(web, event)
-    if response.status_code == 200:
-        html = response.get_data(as_text=True).replace(
-            web.csrf_token, CSRF_MARK)
-        with _pages_lock:
-            if len(_pages) >= PAGE_CACHE_SIZE:
-                for old in [k for k, v in _pages.items() if v[0] <= at] or (
-                        list(_pages)[:PAGE_CACHE_SIZE // 2]):
-                    del _pages[old]
-            _pages[key] = (at + PAGE_TTL, html)
-    return response
+    response = event_page(web, event, summary_mark=True)
+    if response.status_code != 200:
+        return response
+    html = response.get_data(as_text=True).replace(
+        web.csrf_token, CSRF_MARK)
+    with _pages_lock:
+        if len(_pages) >= PAGE_CACHE_SIZE:
+            for old in [k for k, v in _pages.items() if v[0] <= at] or (
+                    list(_pages)[:PAGE_CACHE_SIZE // 2]):
+                del _pages[old]
+        _pages[key] = (at + PAGE_TTL, html)
+    return html
+
+
+def cached_event_page(web, event_id, status=200, errors=None):
+    """The event page, from this process's cache when nothing it shows
+    changed; with errors, the summary of errors at its top (a refusal
+    that needs no form values back, like sold out)"""
+    html = _event_html(web, event_id)
+    if not isinstance(html, str):
+        return html
+    summary = render_summary(errors) if errors else ''
+    return Response(html.replace(CSRF_MARK, web.csrf_token).replace(
+            SUMMARY_MARK, summary), status=status,
+        content_type='text/html; charset=utf-8')
 
 
 @route('/event/<int:event_id>', methods=['GET'])
