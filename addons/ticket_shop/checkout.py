@@ -21,6 +21,7 @@ from guichet.ticket_pricing.exceptions import PricingError
 
 from .exceptions import AnswerError, ShopError
 from .organizer import checkout_settings
+from .question import event_questions
 
 MAX_HOLDS = 10
 MAX_NAME = 120
@@ -163,15 +164,18 @@ def checkout_form(quote):
     "The form of the checkout of quote"
     tariffs = [l.tariff for l in quote.lines if l.tariff]
     events = list(dict.fromkeys(t.event for t in tariffs))
+    asked = {e: [] for e in events}
+    for question in event_questions(events):
+        asked[question.event].append(question)
     slots = []
     for index, line in enumerate(quote.lines):
         if line.kind != 'ticket':
             continue
-        questions = [q for q in line.tariff.event.shop_questions
+        questions = [q for q in asked[line.tariff.event]
             if q.scope == 'attendee' and q.applies_to([line.tariff])]
         for position in range(line.quantity * line.places_per_unit):
             slots.append(Slot(index, position, line, questions))
-    order_questions = [q for e in events for q in e.shop_questions
+    order_questions = [q for e in events for q in asked[e]
         if q.scope == 'order' and q.applies_to(tariffs)]
     modes = {e.shop_holder_names for e in events}
     holder_names = next(

@@ -13,6 +13,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.url import http_base
 
+from .question import _event_questions
+
 IMAGE_TYPES = {
     b'\x89PNG\r\n\x1a\n': 'image/png',
     b'\xff\xd8\xff': 'image/jpeg',
@@ -92,6 +94,12 @@ class Event(metaclass=PoolMeta):
     @classmethod
     def default_waitlist_max_quantity(cls):
         return 4
+
+    @classmethod
+    def delete(cls, events):
+        # their questions go with them, by the database's cascade
+        _event_questions.clear()
+        super().delete(events)
 
     @classmethod
     def copy(cls, events, default=None):

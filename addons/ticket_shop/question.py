@@ -4,11 +4,14 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
 from trytond.model.exceptions import ValidationError
+from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from .exceptions import AnswerError
 
@@ -37,7 +40,58 @@ def file_type(data):
     return None
 
 
-class Question(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
+# The questions of each event, kept per process (and language) for the
+# checkout page and form of every buyer; cleared in every process by any
+# change of a question, of the tariffs it is asked for, or by the deletion
+# of an event (its questions go with it).
+_event_questions = Cache('ticket.shop.question.of_events', context=False)
+FORM_FIELDS = ['name', 'help', 'type', 'choices', 'scope', 'required',
+    'pattern', 'print_on_ticket', 'editable', 'sequence']
+
+
+class QuestionCacheMixin:
+    "Clear the questions kept per process when a record changes"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        _event_questions.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _event_questions.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        _event_questions.clear()
+        super().delete(records)
+
+
+def event_questions(events):
+    """The active questions of events, each event's in their order: records
+    whose values come from this process's cache (no query once kept)"""
+    Question = Pool().get('ticket.shop.question')
+    questions = []
+    for event in events:
+        key = (event.id, Transaction().language)
+        values = _event_questions.get(key)
+        if values is None:
+            values = [dict({f: getattr(q, f) for f in FORM_FIELDS},
+                    id=q.id, event=event.id, active=True,
+                    tariffs=[t.id for t in q.tariffs])
+                # in the transaction's language (not the event's context)
+                for q in Question.search([('event', '=', event.id)])]
+            _event_questions.set(key, values)
+        questions.extend(Question(v['id'], **{k: x
+                        for k, x in v.items() if k != 'id'})
+            for v in values)
+    return questions
+
+
+class Question(QuestionCacheMixin, sequence_ordered(), DeactivableMixin,
+        ModelSQL, ModelView):
     "A question the organizer asks at checkout"
     __name__ = 'ticket.shop.question'
     event = fields.Many2One(
@@ -171,7 +225,7 @@ class Question(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         return (stem[:80] + kind[1], data)
 
 
-class QuestionTariff(ModelSQL):
+class QuestionTariff(QuestionCacheMixin, ModelSQL):
     __name__ = 'ticket.shop.question-ticket.tariff'
     question = fields.Many2One(
         'ticket.shop.question', "Question", required=True,

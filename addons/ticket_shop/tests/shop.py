@@ -14,11 +14,13 @@ from guichet.ticket_event.tests.helpers import (
 from guichet.ticket_pricing.tests.helpers import (
     create_accounts, create_product, create_tariff, create_tax)
 
-from ..checkout import CheckoutErrors, add_to_cart, place_order
+from ..checkout import (
+    CheckoutErrors, add_to_cart, checkout_form, place_order, quote_holds)
 from ..demo import setup_event, setup_organizer
 from ..exceptions import AnswerError, ShopError
 from ..mail import calendar, order_message
 from ..organizer import checkout_settings
+from ..question import event_questions
 
 
 class Files(dict):
@@ -143,6 +145,55 @@ class ShopTestMixin:
             settings = checkout_settings(company)
             self.assertEqual((settings.organizer, settings.terms,
                     settings.consents), (None, False, ()))
+
+    @with_transaction()
+    def test_event_questions_follow_changes(self):
+        "The questions kept per process follow every change"
+        pool = Pool()
+        Question = pool.get('ticket.shop.question')
+        Lang = pool.get('ir.lang')
+        Lang.write(Lang.search([('code', '=', 'fr')]), {'translatable': True})
+        company = create_company()
+        with set_company(company):
+            event, _, adult, child = catalogue(company)
+
+            def asked(language='en'):
+                with Transaction().set_context(language=language):
+                    return [(q.name, q.scope, q.required,
+                            [t.id for t in q.tariffs])
+                        for q in event_questions([event])]
+            self.assertEqual(asked(), [])
+            diet, size = setup_event(event, questions=[
+                    {'name': ("Diet", "Régime"), 'type': 'text',
+                        'scope': 'attendee'},
+                    {'name': ("Size", "Taille"), 'type': 'choice',
+                        'choices': ("S\nM", "S\nM"), 'scope': 'order'},
+                    ])
+            self.assertEqual(asked(), [("Diet", 'attendee', False, []),
+                    ("Size", 'order', False, [])])
+            self.assertEqual([n for n, *_ in asked('fr')],
+                ["Régime", "Taille"])
+            Question.write([diet], {'required': True,
+                    'tariffs': [('add', [child.id])]})
+            self.assertEqual(asked()[0], ("Diet", 'attendee', True,
+                    [child.id]))
+            Question.write([size], {'sequence': 1})
+            self.assertEqual([n for n, *_ in asked()], ["Size", "Diet"])
+            Question.write([size], {'active': False})
+            self.assertEqual([n for n, *_ in asked()], ["Diet"])
+            QuestionTariff = pool.get('ticket.shop.question-ticket.tariff')
+            QuestionTariff.delete(QuestionTariff.search([]))
+            self.assertEqual(asked()[0][3], [])
+            Question.delete([diet])
+            self.assertEqual(asked(), [])
+            # the checkout form asks them: per attendee, per order
+            Question.write([size], {'active': True})
+            quote = quote_holds([add_to_cart(event.sessions[0],
+                        [(adult, 2, None)])])
+            form = checkout_form(quote)
+            self.assertEqual([q.name for q in form.order_questions],
+                ["Size"])
+            self.assertEqual(len(form.slots), 2)
 
     @with_transaction()
     def test_checkout_refusals_change_nothing(self):
