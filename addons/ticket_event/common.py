@@ -72,12 +72,15 @@ def lock_now(Model, records):
             and getattr(connection, 'isolation_level', None)
             == IsolationLevel.READ_COMMITTED):
         cursor = connection.cursor()
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)",
-            (f'{int(LOCK_TIMEOUT * 1000)}ms',))
-        cursor.execute(f'SELECT id FROM "{table}" WHERE id = ANY(%s) '
-            'ORDER BY id FOR UPDATE', (missing,))
-        cursor.fetchall()
-        cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+        # one round trip: the lock waits at most LOCK_TIMEOUT, then the
+        # transaction waits without limit again (integers only: the
+        # statements are sent unparametrized, as one simple query)
+        ids = ','.join(str(int(i)) for i in missing)
+        cursor.execute(
+            f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT * 1000)}ms'; "
+            f'SELECT id FROM "{table}" WHERE id IN ({ids}) '
+            'ORDER BY id FOR UPDATE; '
+            "SET LOCAL lock_timeout = 0")
         transaction._locked_records[table].update(missing)
         transaction.counter += 1
         for cache in transaction.cache.values():
