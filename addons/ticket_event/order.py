@@ -16,7 +16,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import now
+from .common import company_currency, now
 from .exceptions import OrderError
 from .hold import CHANNELS
 
@@ -113,7 +113,7 @@ class Order(Workflow, ModelSQL, ModelView):
 
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
-        return self.company.currency if self.company else None
+        return company_currency(self.company) if self.company else None
 
     def get_total(self, name):
         return sum((l.amount for l in self.lines), Decimal(0))
@@ -380,7 +380,7 @@ class OrderLine(ModelSQL, ModelView):
     @fields.depends('order', '_parent_order.company')
     def on_change_with_currency(self, name=None):
         if self.order and self.order.company:
-            return self.order.company.currency
+            return company_currency(self.order.company)
 
     def get_amount(self, name):
         return self.currency.round(self.unit_price * self.quantity)
