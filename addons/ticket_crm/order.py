@@ -66,6 +66,14 @@ class Order(metaclass=PoolMeta):
             _stat().refresh(orders=changed, parties=parties)
 
     @classmethod
+    def _write_paid(cls, orders, values):
+        "The orders just paid by SQL (not through write): added to the sums"
+        written = super()._write_paid(orders, values)
+        if written:
+            _stat().add_paid(orders)
+        return written
+
+    @classmethod
     def delete(cls, orders):
         parties = [o.party for o in orders if o.party]
         super().delete(orders)

@@ -1,6 +1,8 @@
 "Small helpers shared by the event core."
 import datetime as dt
 
+from trytond.cache import Cache
+from trytond.pool import Pool, PoolMeta
 from trytond.tools import timezone as tz
 
 TIMEZONES = sorted((z, z) for z in tz.available_timezones())
@@ -72,14 +74,62 @@ def lock_now(Model, records):
             and getattr(connection, 'isolation_level', None)
             == IsolationLevel.READ_COMMITTED):
         cursor = connection.cursor()
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)",
-            (f'{int(LOCK_TIMEOUT * 1000)}ms',))
-        cursor.execute(f'SELECT id FROM "{table}" WHERE id = ANY(%s) '
-            'ORDER BY id FOR UPDATE', (missing,))
-        cursor.fetchall()
-        cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+        # one round trip: the lock waits at most LOCK_TIMEOUT, then the
+        # transaction waits without limit again (integers only: the
+        # statements are sent unparametrized, as one simple query)
+        ids = ','.join(str(int(i)) for i in missing)
+        cursor.execute(
+            f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT * 1000)}ms'; "
+            f'SELECT id FROM "{table}" WHERE id IN ({ids}) '
+            'ORDER BY id FOR UPDATE; '
+            "SET LOCAL lock_timeout = 0")
         transaction._locked_records[table].update(missing)
         transaction.counter += 1
         for cache in transaction.cache.values():
             cache.clear()
     Model.lock(records)
+
+
+# The currency of each company with what rounding needs, read once per
+# process (cleared in every process when a company or a currency changes)
+_company_currencies = Cache('ticket_event.company_currency', context=False)
+CURRENCY_ROUNDING = ('digits', 'rounding')
+
+
+def company_currency(company):
+    """The currency of company, whose digits and rounding the transaction
+    knows without a query (the orders' amounts round with them on the
+    payment's path)"""
+    from trytond.transaction import Transaction
+    Currency = Pool().get('currency.currency')
+    if company.id is None or company.id < 0:
+        return company.currency
+    values = _company_currencies.get(company.id)
+    if values is None:
+        currency = company.currency
+        if currency is None:
+            return None
+        values = {'id': currency.id}
+        values.update((n, getattr(currency, n)) for n in CURRENCY_ROUNDING)
+        _company_currencies.set(company.id, values)
+    values = dict(values)
+    currency_id = values.pop('id')
+    Transaction().get_cache()[Currency.__name__][currency_id]._update(values)
+    return Currency(currency_id)
+
+
+class _ClearCompanyCurrencies:
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        _company_currencies.clear()
+
+
+class Company(_ClearCompanyCurrencies, metaclass=PoolMeta):
+    __name__ = 'company.company'
+
+
+class Currency(_ClearCompanyCurrencies, metaclass=PoolMeta):
+    __name__ = 'currency.currency'

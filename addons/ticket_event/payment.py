@@ -181,21 +181,17 @@ class Payment(Workflow, ModelSQL, ModelView):
         if reference is not None and not (
                 isinstance(reference, str) and 0 < len(reference) <= 200):
             raise PaymentError(gettext('ticket_event.msg_payment_reference'))
-        if reference is not None:
-            existing = cls.search([
-                    ('provider', '=', provider),
-                    ('reference', '=', reference),
-                    ], limit=1)
-            if existing:
-                return existing[0], False
         # The order is locked first: two payments of one order settle one
-        # after the other (in place at READ COMMITTED: no restart)
+        # after the other (in place at READ COMMITTED: no restart). A
+        # reference known already is found by the insert's conflict below
+        # (no search before: the notification of a new payment is the rush's
+        # case).
         lock_now(Order, [order])
         order = Order(order.id)
         payment_id = cls._insert(order, provider, reference, amount, method,
             date or now(), note, currency=currency)
         if payment_id is None:
-            # A concurrent notification of the same payment won
+            # The same payment notified before (or concurrently)
             existing, = cls.search([
                     ('provider', '=', provider),
                     ('reference', '=', reference),

@@ -5,6 +5,8 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
+from .common import company_currency
+
 
 def new_secret():
     "A ticket secret: 192 random bits, URL-safe (32 characters)"
@@ -90,7 +92,7 @@ class Ticket(Workflow, ModelSQL, ModelView):
 
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
-        return self.company.currency if self.company else None
+        return company_currency(self.company) if self.company else None
 
     @classmethod
     def copy(cls, tickets, default=None):

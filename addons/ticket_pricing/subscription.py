@@ -335,11 +335,18 @@ class Subscription(Workflow, ModelSQL, ModelView):
     @classmethod
     def create_for_tickets(cls, tickets):
         "Create the subscriptions of the season passes of tickets"
+        OrderLine = Pool().get('ticket.order.line')
+        line_ids = {t.line.id for t in tickets if t.line}
+        # one query finds the lines of season passes (usually none)
+        season_lines = {l.id for l in OrderLine.search([
+                    ('id', 'in', list(line_ids)),
+                    ('tariff.pass_kind', '=', 'season'),
+                    ('tariff.season', '!=', None),
+                    ])} if line_ids else set()
         by_line = defaultdict(list)
         for ticket in tickets:
             line = ticket.line
-            if (line and line.tariff and line.tariff.pass_kind == 'season'
-                    and line.tariff.season):
+            if line and line.id in season_lines:
                 by_line[line].append(ticket)
         subscriptions = []
         for line, line_tickets in by_line.items():

@@ -8,6 +8,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sql import Null
+from sql.conditionals import Case
+from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
@@ -15,7 +17,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from guichet.ticket_event.common import now
+from guichet.ticket_event.common import forget_records, now
 from guichet.ticket_event.hold import new_token
 from guichet.ticket_event.report import TicketReport, price_label
 
@@ -343,20 +345,37 @@ class Ticket(metaclass=PoolMeta):
             tickets = super().issue(lines)
         finally:
             _attendees.reset(token)
-        to_save, renamed = [], []
+        linked, renamed = {}, []
         for ticket, attendee in zip(
                 tickets, cls._attendees_of(tickets, attendees)):
             if attendee:
-                attendee.ticket = ticket
-                to_save.append(attendee)
+                linked[attendee.id] = ticket.id
                 if (attendee.holder_name
                         and ticket.holder_name != attendee.holder_name):
                     # named again by another module after their creation
                     ticket.holder_name = attendee.holder_name
                     renamed.append(ticket)
         cls.save(renamed)
-        Attendee.save(to_save)
+        cls._link_attendees(linked)
         return tickets
+
+    @classmethod
+    def _link_attendees(cls, linked):
+        """Set the ticket of attendees ({attendee id: ticket id}) by one
+        UPDATE: both exist (the foreign key checks it), nothing else of
+        the attendees changes"""
+        Attendee = Pool().get('ticket.shop.attendee')
+        if not linked:
+            return
+        transaction = Transaction()
+        table = Attendee.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.update(
+                [table.ticket, table.write_uid, table.write_date],
+                [Case(*((table.id == a, t) for a, t in linked.items())),
+                    transaction.user, CurrentTimestamp()],
+                where=table.id.in_(list(linked))))
+        forget_records(Attendee, list(linked))
 
     @classmethod
     def _new_tickets(cls, lines):

@@ -98,7 +98,7 @@ def pay(web, token):
     return web.render(provider.template or 'pay_offline.html',
         title=text('web_pay_title', number=order.number), order=order,
         method=method, currency=order.currency, amount_due=amount_due,
-        **provider.page_values(order, method))
+        **provider.page_values(order, method, amount_due=amount_due))
 
 
 @route('/order/<token>/pay/test', methods=['POST'])

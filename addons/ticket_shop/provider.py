@@ -31,8 +31,9 @@ class Provider:
     online = True
     template = None
 
-    def page_values(self, order, method):
-        "The values the payment page of order shows"
+    def page_values(self, order, method, amount_due=None):
+        """The values the payment page of order shows; amount_due is what
+        is left to pay when the caller knows it already"""
         return {}
 
     def refund(self, payment, amount):
@@ -49,18 +50,19 @@ class TestProvider(Provider):
     name = 'test'
     template = 'pay_test.html'
 
-    def new_attempt(self, order):
-        "A signed payment attempt for what is left to pay of order"
+    def new_attempt(self, order, amount_due=None):
+        """A signed payment attempt for what is left to pay of order
+        (amount_due, computed when None)"""
         reference = 'test_' + secrets.token_urlsafe(18)
-        amount = str(order.amount_due)
+        amount = str(order.amount_due if amount_due is None else amount_due)
         return {
             'reference': reference,
             'amount': amount,
             'signature': sign(order.shop_token, reference, amount),
             }
 
-    def page_values(self, order, method):
-        return {'attempt': self.new_attempt(order)}
+    def page_values(self, order, method, amount_due=None):
+        return {'attempt': self.new_attempt(order, amount_due)}
 
     def notify(self, order, reference, amount, signature):
         """Record the payment of a signed notification; return the payment

@@ -2,11 +2,13 @@
 use: translated texts (ir.message of this module), money and dates in the
 buyer's language and the event's time zone."""
 import pathlib
+from collections import namedtuple
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import to_local
@@ -24,10 +26,62 @@ def lang():
     return Pool().get('ir.lang').get()
 
 
+# What formatting money needs, read once per process: the monetary fields
+# of each language and the digits and symbol of each currency (both cleared
+# in every process when a language or a currency changes, see below)
+LANG_MONEY_FIELDS = ('code', 'mon_thousands_sep', 'mon_grouping',
+    'mon_decimal_point', 'thousands_sep', 'grouping', 'decimal_point',
+    'p_cs_precedes', 'n_cs_precedes', 'p_sep_by_space', 'n_sep_by_space',
+    'p_sign_posn', 'n_sign_posn', 'positive_sign', 'negative_sign')
+_money_langs = Cache('ticket_shop.money_lang', context=False)
+_money_currencies = Cache('ticket_shop.money_currency', context=False)
+MoneyCurrency = namedtuple('MoneyCurrency', ['digits', 'symbol', 'code'])
+
+
+def money_lang():
+    """The transaction language as an unsaved ir.lang with only the values
+    currency() formats with (no query once cached)"""
+    Lang = Pool().get('ir.lang')
+    code = Transaction().language
+    values = _money_langs.get(code)
+    if values is None:
+        lang = Lang.get(code)
+        values = {f: getattr(lang, f) for f in LANG_MONEY_FIELDS}
+        _money_langs.set(code, values)
+    return Lang(**values)
+
+
+def money_currency(currency):
+    "The digits, symbol and code of currency (cached per process)"
+    values = _money_currencies.get(currency.id)
+    if values is None:
+        values = [currency.digits, currency.symbol, currency.code]
+        _money_currencies.set(currency.id, values)
+    return MoneyCurrency(*values)
+
+
 def money(amount, currency):
     if amount is None:
         return ''
-    return lang().currency(amount, currency)
+    return money_lang().currency(amount, money_currency(currency))
+
+
+class _ClearMoneyFormats:
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        _money_langs.clear()
+        _money_currencies.clear()
+
+
+class Lang(_ClearMoneyFormats, metaclass=PoolMeta):
+    __name__ = 'ir.lang'
+
+
+class Currency(_ClearMoneyFormats, metaclass=PoolMeta):
+    __name__ = 'currency.currency'
 
 
 def local(value, zone):

@@ -64,8 +64,9 @@ class PaymentTestMixin:
             order = priced_order(session, 1)
             transaction = Transaction()
             transaction.log_records.clear()
-            writes = []
+            writes, paid = [], []
             write = Order.write
+            write_paid = Order._write_paid
 
             def spy(*args):
                 writes.extend(
@@ -73,13 +74,26 @@ class PaymentTestMixin:
                     for records, values in zip(args[::2], args[1::2])
                     if records)
                 return write(*args)
-            with patch.object(Order, 'write', spy):
+
+            def spy_paid(orders, values):
+                paid.append((tuple(o.id for o in orders),
+                        tuple(sorted(values))))
+                return write_paid(orders, values)
+            with patch.object(Order, 'write', spy), \
+                    patch.object(Order, '_write_paid', spy_paid):
                 Payment.record(order, 'manual', 'BANK-ONCE', Decimal('10'),
                     method='transfer')
 
-            self.assertEqual(Order(order.id).state, 'paid')
-            self.assertEqual(writes, [((order.id,),
+            # one UPDATE of the payment's values (no write, no second write
+            # of the transition)
+            self.assertEqual(paid, [((order.id,),
                         ('paid_at', 'reserved_until', 'state'))])
+            self.assertEqual(writes, [])
+            order = Order(order.id)
+            self.assertEqual(order.state, 'paid')
+            self.assertIsNotNone(order.paid_at)
+            self.assertIsNone(order.reserved_until)
+            self.assertIsNotNone(order.write_date)
             self.assertEqual([(l.event, l.target)
                     for l in transaction.log_records
                     if l.resource == order and l.event == 'transition'],

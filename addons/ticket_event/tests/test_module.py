@@ -11,7 +11,7 @@ from trytond.protocols.jsonrpc import JSONEncoder
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
-from ..common import forget_records, now
+from ..common import company_currency, forget_records, now
 from ..exceptions import CapacityError, HoldError, OrderError, SaleClosedError
 from .access import AccessTestMixin
 from .helpers import counts, create_event, reserve, sell
@@ -162,6 +162,34 @@ class TicketEventTestCase(
             self.assertEqual(counts(session.pool), [(0, 0)])
             hold = reserve(session, 2, channel='box_office')
             self.assertEqual(hold.channel, 'box_office')
+
+    @with_transaction()
+    def test_company_currency_follows_changes(self):
+        "The currency kept per process follows its company and its rounding"
+        pool = Pool()
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        company = create_company()
+        with set_company(company):
+            currency = company.currency
+            Currency.write([currency],
+                {'rounding': Decimal('0.01'), 'digits': 2})
+            self.assertEqual(company_currency(company), currency)
+            self.assertEqual(
+                company_currency(company).round(Decimal('1.234')),
+                Decimal('1.23'))
+            Currency.write([currency], {'rounding': Decimal('0.05')})
+            self.assertEqual(
+                company_currency(Company(company.id)).round(
+                    Decimal('1.234')), Decimal('1.25'))
+            other = Currency(name="Other", code='XOT', symbol='O',
+                rounding=Decimal(1), digits=0)
+            other.save()
+            Company.write([company], {'currency': other.id})
+            self.assertEqual(company_currency(Company(company.id)), other)
+            self.assertEqual(
+                company_currency(Company(company.id)).round(Decimal('1.4')),
+                Decimal(1))
 
     @with_transaction()
     def test_configuration_setting_follows_changes(self):

@@ -102,6 +102,24 @@ class ShopTestMixin:
             self.assertIn("Diet: Vegan", child_ticket.admission_labels)
 
     @with_transaction()
+    def test_money_follows_language_and_currency_changes(self):
+        "The money format kept per process follows the language and currency"
+        from ..render import money
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Currency = pool.get('currency.currency')
+        company = create_company()
+        currency = company.currency
+        with Transaction().set_context(language='en'):
+            self.assertIn('1234.50', money(Decimal('1234.5'), currency))
+            lang = Lang.get('en')
+            Lang.write([lang], {
+                    'mon_decimal_point': ',', 'mon_thousands_sep': '.'})
+            self.assertIn('1234,50', money(Decimal('1234.5'), currency))
+            Currency.write([currency], {'symbol': 'QQ'})
+            self.assertIn('QQ', money(Decimal('1234.5'), currency))
+
+    @with_transaction()
     def test_checkout_settings_follow_changes(self):
         "The checkout settings kept per process follow every change"
         pool = Pool()
