@@ -148,6 +148,8 @@ class Hold(Workflow, ModelSQL, ModelView):
         cls._insert('ticket.allocation', hold,
             [{'pool': pool_id, 'quantity': quantity, 'state': 'held'}
                 for pool_id, quantity in sorted(quantities.items())])
+        # (the creation's validation read no items nor allocations: the
+        # One2Many fields load lazily, from the rows inserted above)
         return hold
 
     @classmethod

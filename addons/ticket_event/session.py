@@ -318,9 +318,10 @@ class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
     def sale_values(self):
         """The values of the session that a hold checks (a dict of plain
         values), kept per process"""
-        values = _sale_values.get(self.id)
+        saved = self.id is not None and self.id >= 0
+        values = _sale_values.get(self.id) if saved else None
         if values is None:
-            session = self.__class__(self.id)
+            session = self.__class__(self.id) if saved else self
             values = {
                 'state': session.state,
                 'event': session.event.id,
@@ -332,7 +333,8 @@ class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
                 'end': session.end,
                 'pools': tuple(p.id for p in session.pools),
                 }
-            _sale_values.set(self.id, values)
+            if saved:
+                _sale_values.set(self.id, values)
         return values
 
     def check_on_sale(self, channel, at=None):

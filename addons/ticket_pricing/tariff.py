@@ -275,6 +275,8 @@ class Tariff(CatalogueCacheMixin, sequence_ordered(), DeactivableMixin,
     def catalogue(self):
         """The values of the tariff that a quote checks (a dict of plain
         values), kept per process"""
+        if self.id is None or self.id < 0:
+            return self._catalogue_values()
         key = (self.id, Transaction().language)
         values = _catalogue.get(key)
         if values is None:
