@@ -271,6 +271,18 @@ class Tariff(CatalogueCacheMixin, sequence_ordered(), DeactivableMixin,
             return f'{self.category.name} — {self.name}'
         return self.name
 
+    @classmethod
+    def sold_of_event(cls, event):
+        """The (id, pay what you want) of the active tariffs of event, in
+        the order of event.tariffs, kept per process"""
+        key = ('event', int(event))
+        tariffs = _catalogue.get(key)
+        if tariffs is None:
+            tariffs = tuple((t.id, bool(t.pay_what_you_want))
+                for t in cls.search([('event', '=', int(event))]))
+            _catalogue.set(key, tariffs)
+        return tariffs
+
     @property
     def catalogue(self):
         """The values of the tariff that a quote checks (a dict of plain

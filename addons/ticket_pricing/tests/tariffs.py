@@ -203,6 +203,8 @@ class TariffTestMixin:
                 return Tariff(tariff.id)
 
             # fill the catalogue values (the engine reads them)
+            self.assertEqual(Tariff.sold_of_event(event),
+                ((tariff.id, False),))
             quote = quote_lines([(tariff, first, 1)])
             self.assertEqual(quote.lines[0].description, "Stalls — Adult")
             self.assertEqual(quote.total, Decimal('20.00'))
@@ -238,6 +240,16 @@ class TariffTestMixin:
             with self.assertRaises(PricingError) as cm:
                 fresh().check_quantity(3)
             self.assertEqual(cm.exception.code, 'quantity')
+            # the tariffs of the event, in order, the active ones
+            free = create_tariff(event, "Free", '0', product,
+                pay_what_you_want=True, sequence=1)
+            self.assertEqual(Tariff.sold_of_event(event), tuple(
+                    (t.id, bool(t.pay_what_you_want))
+                    for t in Event(event.id).tariffs))
+            self.assertEqual(len(Tariff.sold_of_event(event)), 2)
+            Tariff.write([free], {'active': False})
+            self.assertEqual(Tariff.sold_of_event(event),
+                ((tariff.id, False),))
             # a deleted session no longer restricts the tariff
             Pool().get('ticket.session').delete([second])
             fresh().check_sale(first, 'web')
