@@ -218,11 +218,20 @@ class Hold(Workflow, ModelSQL, ModelView):
     def _plain(cls, Model, vlist):
         """Whether Hold._insert may create the records of vlist: values of
         stored fields without domain nor translation, known selection
-        values, defaults of such fields, no history"""
+        values, the required values, defaults of such fields, no history
+        nor validation of the model's own"""
         names = set().union(*vlist)
-        if Model._history or names & AUDIT_FIELDS:
+        if (Model._history or names & AUDIT_FIELDS
+                # no validation of its own
+                or Model.validate.__func__ is not ModelSQL.validate.__func__
+                or Model.validate_fields.__func__
+                is not ModelSQL.validate_fields.__func__):
             return False
         for name, field in Model._fields.items():
+            if (field.required is True and name not in Model._defaults
+                    and any(v.get(name) is None for v in vlist)):
+                # the ORM's error for a missing value
+                return False
             if name in AUDIT_FIELDS or (
                     name not in names and name not in Model._defaults):
                 continue
