@@ -16,9 +16,10 @@ from trytond.transaction import Transaction
 
 from .common import forget_records
 from .exceptions import CapacityError
+from .session import SaleValuesCacheMixin
 
 
-class CapacityPool(ModelSQL, ModelView):
+class CapacityPool(SaleValuesCacheMixin, ModelSQL, ModelView):
     "A quota of places shared by one or more sessions"
     __name__ = 'ticket.pool'
     name = fields.Char("Name", required=True)
@@ -155,7 +156,8 @@ class CapacityPool(ModelSQL, ModelView):
             places = item['quantity'] * item.get('places_per_unit', 1)
             pools = set()
             if item.get('in_session_capacity', True):
-                pools.update(p.id for p in item['session'].pools)
+                # the session's pools, kept per process (Session.sale_values)
+                pools.update(item['session'].sale_values['pools'])
             pools.update(p if isinstance(p, int) else p.id
                 for p in (item.get('pools') or []))
             for pool_id in pools:
@@ -183,7 +185,7 @@ class CapacityPool(ModelSQL, ModelView):
                 expected[p.id]['held'], expected[p.id]['sold'])]
 
 
-class PoolSession(ModelSQL):
+class PoolSession(SaleValuesCacheMixin, ModelSQL):
     __name__ = 'ticket.pool-ticket.session'
     pool = fields.Many2One(
         'ticket.pool', "Pool", required=True, ondelete='CASCADE')

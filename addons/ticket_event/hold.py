@@ -10,10 +10,11 @@ from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import (
-    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+    Check, Index, ModelSQL, ModelStorage, ModelView, Unique, Workflow,
+    fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .common import forget_records, now
 from .exceptions import HoldError
@@ -26,6 +27,9 @@ CHANNELS = [
     ('api', "API"),
     ]
 MAX_QUANTITY = 1000
+# The field types that Hold._insert writes by plain SQL
+PLAIN_TYPES = {'integer', 'boolean', 'char', 'many2one', 'selection'}
+AUDIT_FIELDS = {'id', 'create_uid', 'create_date', 'write_uid', 'write_date'}
 
 
 def new_token():
@@ -130,23 +134,119 @@ class Hold(Workflow, ModelSQL, ModelView):
         quantities = CapacityPool.quantities_for(items)
         CapacityPool.move_places(quantities, take='held')
 
-        hold = cls(
-            company=company, channel=channel,
-            expires_at=now() + delay, state='active')
-        hold.items = [cls._item(i) for i in items]
-        hold.allocations = [{'pool': pool_id, 'quantity': quantity,
-                'state': 'held'}
-            for pool_id, quantity in sorted(quantities.items())]
-        hold.save()
+        # The hold by the ORM (its checks), its items and allocations by
+        # one plain INSERT each (see _insert): 2 statements instead of 4 on
+        # the rush's path; their checks are the SQL constraints.
+        hold, = cls.create([{
+                    'company': int(company),
+                    'channel': channel,
+                    'expires_at': now() + delay,
+                    'state': 'active',
+                    }])
+        cls._insert('ticket.hold.item', hold,
+            [cls._item_values(i) for i in items])
+        cls._insert('ticket.allocation', hold,
+            [{'pool': pool_id, 'quantity': quantity, 'state': 'held'}
+                for pool_id, quantity in sorted(quantities.items())])
+        # (the creation's validation read no items nor allocations: the
+        # One2Many fields load lazily, from the rows inserted above)
         return hold
 
     @classmethod
-    def _item(cls, values):
-        HoldItem = Pool().get('ticket.hold.item')
+    def _item_values(cls, values):
         values = values.copy()
         values.pop('pools', None)
         values['session'] = values['session'].id
-        return HoldItem(**values)
+        return values
+
+    @classmethod
+    def _insert(cls, model, hold, vlist):
+        """Create the records of model (hold items or allocations) of hold
+        from vlist, in order; return their ids.
+
+        Like ModelSQL.create (access rights, preprocess_values, defaults,
+        record rules, check_modification, triggers) in one INSERT, but
+        without reading the new rows back to validate them: only for
+        values of stored fields without domain, whose checks are the
+        table's (NOT NULL of the required fields, the CHECK constraints of
+        the quantities, the foreign keys); ModelSQL.create otherwise."""
+        pool = Pool()
+        Model = pool.get(model)
+        Trigger = pool.get('ir.trigger')
+        transaction = Transaction()
+        vlist = [dict(v, hold=hold.id) for v in vlist]
+        if not cls._plain(Model, vlist):
+            return [r.id for r in Model.create(vlist)]
+        vlist = Model._before_create(vlist)
+        names = set().union(*vlist)
+        if not cls._plain(Model, vlist):
+            return [r.id for r in Model.create(vlist)]
+        defaults = {n: Model._defaults[n]() for n in Model._defaults
+            if n not in names and n not in AUDIT_FIELDS}
+        columns = sorted(names | set(defaults))
+        table = Model.__table__()
+        at = dt.datetime.now()
+        rows = []
+        for values in vlist:
+            row = []
+            for name in columns:
+                value = values[name] if name in values else defaults[name]
+                if isinstance(value, ModelStorage):
+                    value = value.id
+                row.append(Model._fields[name].sql_format(value))
+            rows.append(row + [transaction.user, at])
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.insert(
+                [getattr(table, n) for n in columns]
+                + [table.create_uid, table.create_date],
+                rows, returning=[table.id]))
+        ids = [r[0] for r in cursor]
+        # the record rules of creation (none by default: no query)
+        Model._ModelSQL__check_domain_rule(ids, 'create')
+        check_access = transaction.user and transaction.check_access
+        with without_check_access():
+            records = Model.browse(ids)
+            Model.check_modification('create', records, external=check_access)
+            Model._compute_fields(records)
+            Model.on_modification('create', records)
+            for trigger in Trigger.get_triggers(model, 'create'):
+                trigger.queue_trigger_action(records)
+        transaction.create_records[model].extend(ids)
+        return ids
+
+    @classmethod
+    def _plain(cls, Model, vlist):
+        """Whether Hold._insert may create the records of vlist: values of
+        stored fields without domain nor translation, known selection
+        values, the required values, defaults of such fields, no history
+        nor validation of the model's own"""
+        names = set().union(*vlist)
+        if (Model._history or names & AUDIT_FIELDS
+                # no validation of its own
+                or Model.validate.__func__ is not ModelSQL.validate.__func__
+                or Model.validate_fields.__func__
+                is not ModelSQL.validate_fields.__func__):
+            return False
+        for name, field in Model._fields.items():
+            if (field.required is True and name not in Model._defaults
+                    and any(v.get(name) is None for v in vlist)):
+                # the ORM's error for a missing value
+                return False
+            if name in AUDIT_FIELDS or (
+                    name not in names and name not in Model._defaults):
+                continue
+            if (field._type not in PLAIN_TYPES
+                    or hasattr(field, 'getter')
+                    or getattr(field, 'domain', None)
+                    or getattr(field, 'translate', False)):
+                return False
+            if field._type == 'selection':
+                if not isinstance(field.selection, (list, tuple)):
+                    return False
+                keys = {k for k, _ in field.selection}
+                if any(v[name] not in keys for v in vlist if name in v):
+                    return False
+        return names <= set(Model._fields)
 
     @classmethod
     def _end(cls, holds, state):

@@ -1,9 +1,10 @@
 import datetime as dt
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import ValidationError
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, PYSONEncoder
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
@@ -24,13 +25,41 @@ CHANNEL_VISIBILITY = {
     'phone': {'box_office'},
     'partner': {'partner'},
     }
+# What a hold checks of a session (its state, its event's, its visibility
+# and sale dates, the ids of its pools), as plain values by session id: read
+# once per process instead of at each hold and quote; cleared in every
+# process (through ir_cache) when a session, an event, a pool or the pools of
+# a session change.
+_sale_values = Cache('ticket.session.sale_values', context=False)
+
+
+class SaleValuesCacheMixin:
+    "Clear the sessions' sale values when a record changes"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        _sale_values.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _sale_values.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        _sale_values.clear()
+        super().delete(records)
+
+
 WEEKDAYS = [
     ('0', "Monday"), ('1', "Tuesday"), ('2', "Wednesday"), ('3', "Thursday"),
     ('4', "Friday"), ('5', "Saturday"), ('6', "Sunday"),
     ]
 
 
-class Session(Workflow, ModelSQL, ModelView):
+class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
     "A performance of an event"
     __name__ = 'ticket.session'
     _states = {'readonly': Eval('state').in_(['closed', 'cancelled'])}
@@ -285,30 +314,54 @@ class Session(Workflow, ModelSQL, ModelView):
                 'sale_end': moved('sale_end'),
                 })
 
+    @property
+    def sale_values(self):
+        """The values of the session that a hold checks (a dict of plain
+        values), kept per process"""
+        saved = self.id is not None and self.id >= 0
+        values = _sale_values.get(self.id) if saved else None
+        if values is None:
+            session = self.__class__(self.id) if saved else self
+            values = {
+                'state': session.state,
+                'event': session.event.id,
+                'event_state': session.event.state,
+                'visibility': tuple(session.visibility or ()),
+                'sale_start': session.sale_start,
+                'sale_end': session.sale_end,
+                'start': session.start,
+                'end': session.end,
+                'pools': tuple(p.id for p in session.pools),
+                }
+            if saved:
+                _sale_values.set(self.id, values)
+        return values
+
     def check_on_sale(self, channel, at=None):
         "Raise SaleClosedError unless channel may sell this session now"
         at = at or now()
-        if self.state == 'sold_out':
+        values = self.sale_values
+        if values['state'] == 'sold_out':
             raise SaleClosedError(gettext(
                     'ticket_event.msg_session_sold_out',
                     session=self.rec_name))
-        if (self.state != 'on_sale'
-                or self.event.state != 'published'
+        if (values['state'] != 'on_sale'
+                or values['event_state'] != 'published'
                 or not (CHANNEL_VISIBILITY.get(channel, set())
-                    & set(self.visibility or []))):
+                    & set(values['visibility']))):
             raise SaleClosedError(gettext(
                     'ticket_event.msg_session_not_on_sale',
                     session=self.rec_name))
-        if self.sale_start and at < self.sale_start:
+        if values['sale_start'] and at < values['sale_start']:
             raise SaleClosedError(gettext(
                     'ticket_event.msg_session_sale_not_open',
                     session=self.rec_name))
         # The box office sells until the doors close, online until the
         # sale closing date.
         if channel in {'box_office', 'phone'}:
-            closing = self.end or self.start
+            closing = values['end'] or values['start']
         else:
-            closing = self.sale_end or self.start
+            closing = values['sale_end'] or values['start']
         if at > closing:
             raise SaleClosedError(gettext(
                     'ticket_event.msg_session_sale_closed',
@@ -388,6 +441,11 @@ class Session(Workflow, ModelSQL, ModelView):
         cls.open_sale(to_open + to_reopen)
         cls.sell_out(to_sell_out)
         cls.close(to_close)
+
+
+class Event(SaleValuesCacheMixin, metaclass=PoolMeta):
+    "Clear the sessions' sale values when an event changes (its state)"
+    __name__ = 'ticket.event'
 
 
 class CreateSessionsStart(ModelView):

@@ -11,6 +11,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import PricingError
+from .tariff import CatalogueCacheMixin
 
 KINDS = [
     ('email', "E-mails"),
@@ -29,7 +30,8 @@ def email_domain(email):
     return email.rpartition('@')[2] if '@' in email else None
 
 
-class AccessList(DeactivableMixin, ModelSQL, ModelView):
+class AccessList(
+        CatalogueCacheMixin, DeactivableMixin, ModelSQL, ModelView):
     "A list of the buyers a tariff is restricted to"
     __name__ = 'ticket.sale.list'
     company = fields.Many2One('company.company', "Company", required=True)
@@ -81,7 +83,9 @@ class AccessList(DeactivableMixin, ModelSQL, ModelView):
         Entry = Pool().get('ticket.sale.list.entry')
         quantities = defaultdict(int)
         for line in request.lines:
-            if line.tariff.access_lists:
+            # whether the tariff has lists: kept with the tariff's catalogue
+            # values (cleared when a list or its tariffs change)
+            if line.tariff.catalogue['access_lists']:
                 quantities[line.tariff] += line.quantity
         assigned = {}
         left = {}
@@ -114,7 +118,7 @@ class AccessList(DeactivableMixin, ModelSQL, ModelView):
         return assigned
 
 
-class AccessListTariff(ModelSQL):
+class AccessListTariff(CatalogueCacheMixin, ModelSQL):
     __name__ = 'ticket.sale.list-ticket.tariff'
     list = fields.Many2One(
         'ticket.sale.list', "List", required=True, ondelete='CASCADE')
@@ -180,6 +184,11 @@ class Tariff(metaclass=PoolMeta):
         "Access Lists",
         domain=[('company', '=', Eval('company', -1))],
         help="Restrict the tariff to the buyers of these lists.")
+
+    def _catalogue_values(self):
+        values = super()._catalogue_values()
+        values['access_lists'] = bool(self.access_lists)
+        return values
 
     @classmethod
     def copy(cls, tariffs, default=None):

@@ -139,7 +139,7 @@ class PriceEngine(metaclass=PoolMeta):
         super().apply_deals(quote)
         Deal = Pool().get('ticket.package.deal')
         lines = [l for l in quote.ticket_lines if l.tariff]
-        events = {l.tariff.event.id for l in lines}
+        events = {l.tariff.catalogue['event'] for l in lines}
         if not events:
             return
         deals = Deal.of_events(events)

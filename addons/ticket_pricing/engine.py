@@ -26,6 +26,7 @@ from guichet.ticket_event.common import now
 from guichet.ticket_event.exceptions import SaleClosedError
 
 from .exceptions import PricingError
+from .tariff import CatalogueCacheMixin
 
 ZERO = Decimal(0)
 MAX_LINE_QUANTITY = 1000
@@ -192,17 +193,25 @@ class PriceEngine(Model):
     def new_quote(cls, request):
         if not request.lines:
             raise PricingError(gettext('ticket_pricing.msg_quote_empty'))
-        events = {l.tariff.event for l in request.lines}
-        companies = {e.company for e in events}
+        pool = Pool()
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        # the tariffs' catalogue values (kept per process) give their
+        # event's company, currency and price display
+        values = [l.tariff.catalogue for l in request.lines]
+        companies = {v['company'] for v in values}
         if len(companies) != 1:
             raise PricingError(gettext(
                     'ticket_pricing.msg_quote_one_company'))
         company, = companies
-        displays = {e.price_display for e in events}
+        displays = {v['price_display'] for v in values}
         if request.at is None:
             request.at = now()
+        value = values[0]
         return Quote(
-            request=request, company=company, currency=company.currency,
+            request=request, company=Company(company),
+            currency=Currency(value['currency'],
+                rounding=value['rounding'], digits=value['digits']),
             price_display=(displays.pop() if len(displays) == 1
                 else 'tax_included'))
 
@@ -239,7 +248,7 @@ class PriceEngine(Model):
     @classmethod
     def needs_session(cls, tariff):
         "Whether a line of tariff must name its session"
-        return tariff.issues_ticket
+        return tariff.catalogue['issues_ticket']
 
     @classmethod
     def check_restrictions(cls, quote):
@@ -253,19 +262,22 @@ class PriceEngine(Model):
 
     @classmethod
     def price_line(cls, quote, line):
+        Product = Pool().get('product.product')
         tariff = line.tariff
-        kind = 'ticket' if tariff.issues_ticket else 'product'
+        # the tariff's catalogue values, kept per process
+        values = tariff.catalogue
+        kind = 'ticket' if values['issues_ticket'] else 'product'
         return QuoteLine(
             kind=kind,
-            description=tariff.label,
+            description=values['label'],
             quantity=line.quantity,
             unit_price=tariff.unit_price(line.amount),
-            product=tariff.product,
+            product=Product(values['product']),
             tariff=tariff,
             session=line.session,
-            places_per_unit=tariff.tickets_per_unit if kind == 'ticket'
+            places_per_unit=values['tickets_per_unit'] if kind == 'ticket'
             else 0,
-            in_session_capacity=not tariff.excluded_from_capacity,
+            in_session_capacity=not values['excluded_from_capacity'],
             pools=tariff.pools_for(line.session) if line.session else [])
 
     @classmethod
@@ -322,7 +334,7 @@ class PriceEngine(Model):
             raise PricingError(gettext(
                     'ticket_pricing.msg_quote_negative_line',
                     line=line.description), 'invalid')
-        display = (line.tariff.event.price_display if line.tariff
+        display = (line.tariff.catalogue['price_display'] if line.tariff
             else quote.price_display)
         included = display == 'tax_included' or line.kind == 'fee'
         key = (line.product.id if line.product else None, quote.company.id,
@@ -382,6 +394,16 @@ class TaxCacheMixin:
     def delete(cls, records):
         _line_taxes.clear()
         super().delete(records)
+
+
+# The tariffs' catalogue values keep the currency of the event's company
+# and its rounding.
+class Company(CatalogueCacheMixin, metaclass=PoolMeta):
+    __name__ = 'company.company'
+
+
+class Currency(CatalogueCacheMixin, metaclass=PoolMeta):
+    __name__ = 'currency.currency'
 
 
 class Tax(TaxCacheMixin, metaclass=PoolMeta):

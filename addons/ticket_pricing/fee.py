@@ -154,7 +154,8 @@ class Fee(SettingsCacheMixin, DeactivableMixin, ModelSQL, ModelView):
     def applies(fee, quote):
         "Whether the fee (a dict of settings) applies to quote"
         request = quote.request
-        events = {l.tariff.event.id for l in quote.ticket_lines if l.tariff}
+        events = {l.tariff.catalogue['event'] for l in quote.ticket_lines
+            if l.tariff}
         return ((not fee['event'] or fee['event'] in events)
             and (not fee['channels'] or request.channel in fee['channels'])
             and (not fee['deliveries']
@@ -256,7 +257,8 @@ class FeeCap(SettingsCacheMixin, ModelSQL, ModelView):
         amount) of the company (Fee.settings when not given)"""
         if caps is None:
             _, caps = Pool().get('ticket.fee').settings(quote.company)
-        events = {l.tariff.event.id for l in quote.ticket_lines if l.tariff}
+        events = {l.tariff.catalogue['event'] for l in quote.ticket_lines
+            if l.tariff}
         caps = [(e, a) for e, c, a in caps
             if c == quote.request.channel and (e is None or e in events)]
         specific = [a for e, a in caps if e]

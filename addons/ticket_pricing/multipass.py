@@ -100,8 +100,13 @@ class Tariff(metaclass=PoolMeta):
                     'ticket_pricing.msg_pass_min_choices',
                     tariff=self.rec_name, count=len(optional)))
 
+    def _catalogue_values(self):
+        values = super()._catalogue_values()
+        values['pass_kind'] = self.pass_kind
+        return values
+
     def is_for_session(self, session):
-        if self.pass_kind:
+        if self.catalogue['pass_kind']:
             return any(c.admission_session == session
                 for c in self.components)
         return super().is_for_session(session)
@@ -314,7 +319,7 @@ class PriceEngine(metaclass=PoolMeta):
 
     @classmethod
     def needs_session(cls, tariff):
-        if tariff.pass_kind:
+        if tariff.catalogue['pass_kind']:
             return False
         return super().needs_session(tariff)
 
@@ -325,7 +330,7 @@ class PriceEngine(metaclass=PoolMeta):
         request = quote.request
         for line in request.lines:
             tariff = line.tariff
-            if tariff.pass_kind:
+            if tariff.catalogue['pass_kind']:
                 for component in tariff.choose_components(line.components):
                     session = component.admission_session
                     tariff.check_sale(session, request.channel, request.at)
@@ -349,7 +354,7 @@ class PriceEngine(metaclass=PoolMeta):
         "A pass costs its price plus the supplements of its components"
         quote_line = super().price_line(quote, line)
         tariff = line.tariff
-        if not tariff.pass_kind:
+        if not tariff.catalogue['pass_kind']:
             return quote_line
         components = tariff.choose_components(line.components)
         sessions = [c.admission_session for c in components]

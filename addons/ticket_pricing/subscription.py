@@ -403,7 +403,7 @@ class PriceEngine(metaclass=PoolMeta):
         counts = defaultdict(int)
         for line in request.lines:
             tariff = line.tariff
-            if (tariff.pass_kind == 'season' and tariff.season
+            if (tariff.catalogue['pass_kind'] == 'season' and tariff.season
                     and tariff.season.previous):
                 counts[tariff.season] += (
                     line.quantity * tariff.tickets_per_unit)

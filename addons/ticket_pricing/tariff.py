@@ -1,6 +1,7 @@
 """Tariffs and their categories: what a place costs, where and when."""
 from decimal import Decimal
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
@@ -8,6 +9,7 @@ from trytond.model.exceptions import ValidationError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
+from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import now
 
@@ -27,9 +29,41 @@ ORDER_CHANNEL = {
     'phone': 'box_office',
     'partner': 'partner',
     }
+# What the price engine checks of a tariff at each quote (its label, event,
+# sessions, channels, sale window, quantities, pools), as plain values by
+# (tariff id, language): read once per process instead of at each hold and
+# checkout; cleared in every process (through ir_cache) when a tariff, a
+# category, an event, the sessions of a tariff (or, see access_list.py, the
+# access lists) change.
+_catalogue = Cache('ticket.tariff.catalogue', context=False)
 
 
-class Event(metaclass=PoolMeta):
+def clear_catalogue():
+    "Forget the tariffs' catalogue values, in every process"
+    _catalogue.clear()
+
+
+class CatalogueCacheMixin:
+    "Clear the tariffs' catalogue values when a record changes"
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        _catalogue.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        _catalogue.clear()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        _catalogue.clear()
+        super().delete(records)
+
+
+class Event(CatalogueCacheMixin, metaclass=PoolMeta):
     __name__ = 'ticket.event'
     price_display = fields.Selection([
             ('tax_included', "Tax Included"),
@@ -72,7 +106,8 @@ class Event(metaclass=PoolMeta):
         return super().copy(events, default=default)
 
 
-class Category(sequence_ordered(), ModelSQL, ModelView):
+class Category(
+        CatalogueCacheMixin, sequence_ordered(), ModelSQL, ModelView):
     "A group of tariffs, e.g. a day of a festival or a seating area"
     __name__ = 'ticket.tariff.category'
     event = fields.Many2One(
@@ -92,7 +127,8 @@ class Category(sequence_ordered(), ModelSQL, ModelView):
         return super().copy(categories, default=default)
 
 
-class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
+class Tariff(CatalogueCacheMixin, sequence_ordered(), DeactivableMixin,
+        ModelSQL, ModelView):
     "A price for a kind of admission"
     __name__ = 'ticket.tariff'
     event = fields.Many2One(
@@ -228,9 +264,62 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     @property
     def label(self):
         "The kind of admission printed on the ticket: category over name"
+        return self.catalogue['label']
+
+    def _label(self):
         if self.category:
             return f'{self.category.name} — {self.name}'
         return self.name
+
+    @classmethod
+    def sold_of_event(cls, event):
+        """The (id, pay what you want) of the active tariffs of event, in
+        the order of event.tariffs, kept per process"""
+        key = ('event', int(event))
+        tariffs = _catalogue.get(key)
+        if tariffs is None:
+            tariffs = tuple((t.id, bool(t.pay_what_you_want))
+                for t in cls.search([('event', '=', int(event))]))
+            _catalogue.set(key, tariffs)
+        return tariffs
+
+    @property
+    def catalogue(self):
+        """The values of the tariff that a quote checks (a dict of plain
+        values), kept per process"""
+        if self.id is None or self.id < 0:
+            return self._catalogue_values()
+        key = (self.id, Transaction().language)
+        values = _catalogue.get(key)
+        if values is None:
+            values = self.__class__(self.id)._catalogue_values()
+            _catalogue.set(key, values)
+        return values
+
+    def _catalogue_values(self):
+        "The values of catalogue, read from the database"
+        return {
+            'label': self._label(),
+            'event': self.event.id,
+            'company': self.event.company.id,
+            'currency': self.event.company.currency.id,
+            'rounding': self.event.company.currency.rounding,
+            'digits': self.event.company.currency.digits,
+            'price_display': self.event.price_display,
+            'active': bool(self.active),
+            'sessions': tuple(s.id for s in self.sessions),
+            'channels': tuple(self.channels or ()),
+            'sale_start': self.sale_start,
+            'sale_end': self.sale_end,
+            'min_quantity': self.min_quantity,
+            'max_quantity': self.max_quantity,
+            'pools': tuple(p.id for p in self._pools_for()),
+            'issues_ticket': bool(self.issues_ticket),
+            'tickets_per_unit': self.tickets_per_unit,
+            'excluded_from_capacity': bool(self.excluded_from_capacity),
+            'product': self.product.id,
+            'price': self.price,
+            }
 
     @property
     def taxes(self):
@@ -254,14 +343,16 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         super().delete(tariffs)
 
     def is_for_session(self, session):
-        return (session.event == self.event
-            and (not self.sessions or session in self.sessions))
+        values = self.catalogue
+        return (session.sale_values['event'] == values['event']
+            and (not values['sessions'] or session.id in values['sessions']))
 
     def check_sale(self, session, channel, at=None):
         """Raise PricingError unless the tariff sells for session (None for
         what is not an admission) on channel at the date"""
         at = at or now()
-        if not self.active:
+        values = self.catalogue
+        if not values['active']:
             raise PricingError(gettext(
                     'ticket_pricing.msg_tariff_inactive',
                     tariff=self.rec_name), 'not_for_session')
@@ -270,32 +361,34 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
                     'ticket_pricing.msg_tariff_not_for_session',
                     tariff=self.rec_name, session=session.rec_name),
                 'not_for_session')
-        channels = set(self.channels or [])
+        channels = set(values['channels'])
         wanted = ORDER_CHANNEL.get(channel)
         if wanted not in channels and not (
                 wanted == 'online' and 'hidden' in channels):
             raise PricingError(gettext(
                     'ticket_pricing.msg_tariff_not_for_channel',
                     tariff=self.rec_name), 'not_for_channel')
-        if ((self.sale_start and at < self.sale_start)
-                or (self.sale_end and at > self.sale_end)):
+        sale_start, sale_end = values['sale_start'], values['sale_end']
+        if ((sale_start and at < sale_start)
+                or (sale_end and at > sale_end)):
             raise PricingError(gettext(
                     'ticket_pricing.msg_tariff_window_closed',
                     tariff=self.rec_name), 'window_closed')
 
     def check_quantity(self, quantity):
-        if quantity < self.min_quantity or (
-                self.max_quantity and quantity > self.max_quantity):
+        values = self.catalogue
+        minimum, maximum = values['min_quantity'], values['max_quantity']
+        if quantity < minimum or (maximum and quantity > maximum):
             raise PricingError(gettext(
                     'ticket_pricing.msg_tariff_quantity',
                     tariff=self.rec_name,
-                    minimum=self.min_quantity,
-                    maximum=self.max_quantity or '∞'), 'quantity')
+                    minimum=minimum,
+                    maximum=maximum or '∞'), 'quantity')
 
     def unit_price(self, amount=None):
         "The unit price, or the buyer's amount for pay-what-you-want"
         if amount is None:
-            return self.price
+            return self.catalogue['price']
         if (not isinstance(amount, (Decimal, int)) or isinstance(amount, bool)
                 or not Decimal(amount).is_finite()):
             raise PricingError(gettext(
@@ -320,6 +413,10 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
 
     def pools_for(self, session):
         "The pools, besides the session's, that a place of self counts in"
+        CapacityPool = Pool().get('ticket.pool')
+        return [CapacityPool(p) for p in self.catalogue['pools']]
+
+    def _pools_for(self):
         pools = []
         if self.category and self.category.pool:
             pools.append(self.category.pool)
@@ -328,7 +425,17 @@ class Tariff(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         return pools
 
 
-class TariffSession(ModelSQL):
+class Session(metaclass=PoolMeta):
+    __name__ = 'ticket.session'
+
+    @classmethod
+    def delete(cls, sessions):
+        # the tariffs of the sessions lose them by the database's cascade
+        _catalogue.clear()
+        super().delete(sessions)
+
+
+class TariffSession(CatalogueCacheMixin, ModelSQL):
     __name__ = 'ticket.tariff-ticket.session'
     tariff = fields.Many2One(
         'ticket.tariff', "Tariff", required=True, ondelete='CASCADE')

@@ -24,20 +24,23 @@ QUANTITY = re.compile(r'[0-9]{1,3}')
 def wanted_places(web, event):
     """The (tariff, quantity, amount) asked by the form for the tariffs of
     event; raise ShopError on a malformed value"""
+    Tariff = web.pool.get('ticket.tariff')
     form = web.form
     wanted = []
-    for tariff in event.tariffs:
-        raw = (form.get(f'q-{tariff.id}') or '').strip()
+    # the event's tariffs, kept per process (cleared when a tariff changes)
+    for tariff_id, pay_what_you_want in Tariff.sold_of_event(event):
+        raw = (form.get(f'q-{tariff_id}') or '').strip()
         if not raw:
             continue
         if not QUANTITY.fullmatch(raw) or int(raw) > MAX_QUANTITY:
             raise ShopError(gettext('ticket_shop.msg_quantity',
-                    maximum=MAX_QUANTITY), f'q-{tariff.id}')
+                    maximum=MAX_QUANTITY), f'q-{tariff_id}')
         quantity = int(raw)
         if not quantity:
             continue
+        tariff = Tariff(tariff_id)
         amount = None
-        if tariff.pay_what_you_want:
+        if pay_what_you_want:
             raw = (form.get(f'amount-{tariff.id}') or '').strip()
             try:
                 amount = Decimal(raw.replace(',', '.'))

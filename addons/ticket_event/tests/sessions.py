@@ -44,6 +44,60 @@ class SessionTestMixin:
                                 session.check_on_sale(channel)
 
     @with_transaction()
+    def test_sale_values_follow_changes(self):
+        "The sale values kept per process change with their sources"
+        pool = Pool()
+        Event = pool.get('ticket.event')
+        Session = pool.get('ticket.session')
+        CapacityPool = pool.get('ticket.pool')
+        company = create_company()
+        with set_company(company):
+            event, (session, other) = create_event(company, (10, 10))
+
+            def fresh():
+                return Session(session.id)
+
+            session.check_on_sale('web')
+            item = {'session': session, 'quantity': 2}
+            self.assertEqual(CapacityPool.quantities_for([item]),
+                {session.pool.id: 2})
+
+            # the pools of the session
+            shared = CapacityPool(name="Shared", event=event, capacity=15,
+                sessions=[session.id, other.id])
+            shared.save()
+            item = {'session': fresh(), 'quantity': 2}
+            self.assertEqual(CapacityPool.quantities_for([item]),
+                {session.pool.id: 2, shared.id: 2})
+            CapacityPool.write([shared], {
+                    'sessions': [('remove', [session.id])]})
+            item = {'session': fresh(), 'quantity': 2}
+            self.assertEqual(CapacityPool.quantities_for([item]),
+                {session.pool.id: 2})
+
+            # its state, visibility and dates, its event's state
+            Session.sell_out([session])
+            with self.assertRaisesRegex(SaleClosedError, "sold out"):
+                fresh().check_on_sale('web')
+            Session.open_sale([session])
+            fresh().check_on_sale('web')
+            Session.write([session], {'visibility': ['box_office']})
+            with self.assertRaisesRegex(SaleClosedError, "not on sale"):
+                fresh().check_on_sale('web')
+            Session.write([session], {
+                    'visibility': ['online'],
+                    'sale_end': session.start - dt.timedelta(days=20),
+                    'sale_start': session.start - dt.timedelta(days=30),
+                    })
+            with self.assertRaises(SaleClosedError):
+                fresh().check_on_sale('web')
+            Session.write([session], {'sale_end': None, 'sale_start': None})
+            fresh().check_on_sale('web')
+            Event.draft([event])
+            with self.assertRaisesRegex(SaleClosedError, "not on sale"):
+                fresh().check_on_sale('web')
+
+    @with_transaction()
     def test_check_on_sale_state_and_window(self):
         "Sales need a published event, an on-sale session, an open window"
         pool = Pool()

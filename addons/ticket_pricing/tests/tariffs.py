@@ -12,7 +12,7 @@ from guichet.ticket_event.tests.helpers import create_event
 
 from ..exceptions import PricingError
 from .helpers import (
-    create_accounts, create_product, create_tariff, create_tax)
+    create_accounts, create_product, create_tariff, create_tax, quote_lines)
 
 
 def setup_catalogue(company, capacities=(100,), rate='0.055'):
@@ -179,6 +179,100 @@ class TariffTestMixin:
             self.assertEqual(
                 early.pools_for(session), [balcony_pool, early_pool])
             self.assertEqual(plain.pools_for(session), [])
+
+    @with_transaction()
+    def test_tariff_catalogue_follows_changes(self):
+        "The catalogue values kept per process change with their sources"
+        pool = Pool()
+        Tariff = pool.get('ticket.tariff')
+        Category = pool.get('ticket.tariff.category')
+        CapacityPool = pool.get('ticket.pool')
+        Event = pool.get('ticket.event')
+        Currency = pool.get('currency.currency')
+        AccessList = pool.get('ticket.sale.list')
+        company = create_company()
+        with set_company(company):
+            event, (first, second), product, _ = setup_catalogue(
+                company, (10, 10))
+            category = Category(event=event, name="Stalls")
+            category.save()
+            tariff = create_tariff(event, "Adult", '20', product,
+                category=category)
+
+            def fresh():
+                return Tariff(tariff.id)
+
+            # fill the catalogue values (the engine reads them)
+            self.assertEqual(Tariff.sold_of_event(event),
+                ((tariff.id, False),))
+            quote = quote_lines([(tariff, first, 1)])
+            self.assertEqual(quote.lines[0].description, "Stalls — Adult")
+            self.assertEqual(quote.total, Decimal('20.00'))
+            self.assertEqual(fresh().pools_for(first), [])
+
+            Category.write([category], {'name': "Balcony"})
+            self.assertEqual(fresh().label, "Balcony — Adult")
+            extra = CapacityPool(name="Extra", event=event, capacity=5)
+            extra.save()
+            Category.write([category], {'pool': extra.id})
+            self.assertEqual(fresh().pools_for(first), [extra])
+
+            Tariff.write([tariff], {'price': Decimal('25')})
+            self.assertEqual(
+                quote_lines([(fresh(), first, 1)]).total, Decimal('25.00'))
+            Tariff.write([tariff], {'sessions': [('add', [second.id])]})
+            with self.assertRaises(PricingError) as cm:
+                fresh().check_sale(first, 'web')
+            self.assertEqual(cm.exception.code, 'not_for_session')
+            Tariff.write([tariff], {'channels': ['box_office']})
+            with self.assertRaises(PricingError) as cm:
+                fresh().check_sale(second, 'web')
+            self.assertEqual(cm.exception.code, 'not_for_channel')
+            Tariff.write([tariff], {
+                    'channels': ['online'],
+                    'sale_end': now() - dt.timedelta(days=1),
+                    })
+            with self.assertRaises(PricingError) as cm:
+                fresh().check_sale(second, 'web')
+            self.assertEqual(cm.exception.code, 'window_closed')
+            Tariff.write([tariff], {'sale_end': None, 'max_quantity': 2})
+            fresh().check_sale(second, 'web')
+            with self.assertRaises(PricingError) as cm:
+                fresh().check_quantity(3)
+            self.assertEqual(cm.exception.code, 'quantity')
+            # the tariffs of the event, in order, the active ones
+            free = create_tariff(event, "Free", '0', product,
+                pay_what_you_want=True, sequence=1)
+            self.assertEqual(Tariff.sold_of_event(event), tuple(
+                    (t.id, bool(t.pay_what_you_want))
+                    for t in Event(event.id).tariffs))
+            self.assertEqual(len(Tariff.sold_of_event(event)), 2)
+            Tariff.write([free], {'active': False})
+            self.assertEqual(Tariff.sold_of_event(event),
+                ((tariff.id, False),))
+            # a deleted session no longer restricts the tariff
+            Pool().get('ticket.session').delete([second])
+            fresh().check_sale(first, 'web')
+
+            # an access list restricts the tariff
+            access_list = AccessList(company=company, name="Members",
+                kind='email', tariffs=[tariff.id],
+                entries=[{'value': 'ann@example.com'}])
+            access_list.save()
+            with self.assertRaises(PricingError) as cm:
+                quote_lines([(fresh(), first, 1)])
+            self.assertEqual(cm.exception.code, 'restricted')
+            AccessList.write([access_list], {'active': False})
+            quote_lines([(fresh(), first, 1)])
+
+            # the price display of the event, the rounding of the currency
+            Event.write([event], {'price_display': 'tax_excluded'})
+            quote = quote_lines([(fresh(), first, 1)])
+            self.assertEqual(quote.price_display, 'tax_excluded')
+            self.assertEqual(quote.untaxed, Decimal('25.00'))
+            Currency.write([company.currency], {'rounding': Decimal('1')})
+            quote = quote_lines([(fresh(), first, 1)])
+            self.assertEqual(quote.round(Decimal('2.4')), Decimal('2'))
 
     @with_transaction()
     def test_tariff_capacity_warning(self):
