@@ -43,6 +43,27 @@ def clear_catalogue():
     _catalogue.clear()
 
 
+class Translation(metaclass=PoolMeta):
+    """A translation edited by itself (Administration ▸ Translations) may be
+    a tariff's or a category's name: the values kept per process go"""
+    __name__ = 'ir.translation'
+
+    @classmethod
+    def create(cls, vlist):
+        clear_catalogue()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        clear_catalogue()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, translations):
+        clear_catalogue()
+        super().delete(translations)
+
+
 class CatalogueCacheMixin:
     "Clear the tariffs' catalogue values when a record changes"
     __slots__ = ()

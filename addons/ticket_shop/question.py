@@ -9,7 +9,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
 from trytond.model.exceptions import ValidationError
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
@@ -67,6 +67,34 @@ class QuestionCacheMixin:
     def delete(cls, records):
         _event_questions.clear()
         super().delete(records)
+
+
+class Translation(metaclass=PoolMeta):
+    """A translation edited by itself (Administration ▸ Translations) may be
+    a question's, a consent's or a payment method's text: the values kept
+    per process go"""
+    __name__ = 'ir.translation'
+
+    @classmethod
+    def create(cls, vlist):
+        cls._clear_shop_caches()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        cls._clear_shop_caches()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, translations):
+        cls._clear_shop_caches()
+        super().delete(translations)
+
+    @classmethod
+    def _clear_shop_caches(cls):
+        from .organizer import _checkout_settings
+        _event_questions.clear()
+        _checkout_settings.clear()
 
 
 def event_questions(events):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 from trytond.tests.test_tryton import with_transaction
 
 from guichet.ticket_event.common import now
@@ -212,6 +213,21 @@ class TariffTestMixin:
 
             Category.write([category], {'name': "Balcony"})
             self.assertEqual(fresh().label, "Balcony — Adult")
+            # a translation edited by itself (Administration ▸ Translations)
+            Lang = pool.get('ir.lang')
+            Translation = pool.get('ir.translation')
+            Lang.write(Lang.search([('code', '=', 'fr')]),
+                {'translatable': True})
+            with Transaction().set_context(language='fr'):
+                Category.write([Category(category.id)], {'name': "Balcon"})
+                self.assertEqual(fresh().label, "Balcon — Adult")
+            translation, = Translation.search([
+                    ('name', '=', 'ticket.tariff.category,name'),
+                    ('res_id', '=', category.id), ('lang', '=', 'fr')])
+            Translation.write([translation], {'value': "Galerie"})
+            Transaction().cache.clear()     # the records of a next request
+            with Transaction().set_context(language='fr'):
+                self.assertEqual(fresh().label, "Galerie — Adult")
             extra = CapacityPool(name="Extra", event=event, capacity=5)
             extra.save()
             Category.write([category], {'pool': extra.id})

@@ -191,6 +191,15 @@ class ShopTestMixin:
                     ("Size", 'order', False, [])])
             self.assertEqual([n for n, *_ in asked('fr')],
                 ["Régime", "Taille"])
+            # a translation edited by itself (Administration ▸ Translations)
+            Translation = pool.get('ir.translation')
+            translation, = Translation.search([
+                    ('name', '=', 'ticket.shop.question,name'),
+                    ('res_id', '=', size.id), ('lang', '=', 'fr')])
+            Translation.write([translation], {'value': "Taille du t-shirt"})
+            Transaction().cache.clear()     # the records of a next request
+            self.assertEqual([n for n, *_ in asked('fr')],
+                ["Régime", "Taille du t-shirt"])
             Question.write([diet], {'required': True,
                     'tariffs': [('add', [child.id])]})
             self.assertEqual(asked()[0], ("Diet", 'attendee', True,
