@@ -21,7 +21,7 @@ from guichet.ticket_pricing.exceptions import PricingError
 
 from .exceptions import AnswerError, ShopError
 from .organizer import checkout_settings
-from .question import event_questions
+from .question import event_holder_names, event_questions
 
 MAX_HOLDS = 10
 MAX_NAME = 120
@@ -163,21 +163,23 @@ class Form:
 def checkout_form(quote):
     "The form of the checkout of quote"
     tariffs = [l.tariff for l in quote.lines if l.tariff]
-    events = list(dict.fromkeys(t.event for t in tariffs))
+    # the events' ids from the tariffs' values kept per process
+    event_of = {t: t.catalogue['event'] for t in tariffs}
+    events = list(dict.fromkeys(event_of.values()))
     asked = {e: [] for e in events}
     for question in event_questions(events):
-        asked[question.event].append(question)
+        asked[question.event.id].append(question)
     slots = []
     for index, line in enumerate(quote.lines):
         if line.kind != 'ticket':
             continue
-        questions = [q for q in asked[line.tariff.event]
+        questions = [q for q in asked[event_of[line.tariff]]
             if q.scope == 'attendee' and q.applies_to([line.tariff])]
         for position in range(line.quantity * line.places_per_unit):
             slots.append(Slot(index, position, line, questions))
     order_questions = [q for e in events for q in asked[e]
         if q.scope == 'order' and q.applies_to(tariffs)]
-    modes = {e.shop_holder_names for e in events}
+    modes = {event_holder_names(e) for e in events}
     holder_names = next(
         (m for m in ['required', 'optional'] if m in modes), 'none')
     return Form(quote=quote, slots=slots, order_questions=order_questions,

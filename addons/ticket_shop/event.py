@@ -13,7 +13,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.url import http_base
 
-from .question import _event_questions
+from .question import _event_checkout_cache
 
 IMAGE_TYPES = {
     b'\x89PNG\r\n\x1a\n': 'image/png',
@@ -96,9 +96,20 @@ class Event(metaclass=PoolMeta):
         return 4
 
     @classmethod
+    def create(cls, vlist):
+        _event_checkout_cache.clear()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        # the holder names asked at checkout (question.py)
+        _event_checkout_cache.clear()
+        super().write(*args)
+
+    @classmethod
     def delete(cls, events):
         # their questions go with them, by the database's cascade
-        _event_questions.clear()
+        _event_checkout_cache.clear()
         super().delete(events)
 
     @classmethod

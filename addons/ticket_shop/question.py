@@ -40,11 +40,11 @@ def file_type(data):
     return None
 
 
-# The questions of each event, kept per process (and language) for the
-# checkout page and form of every buyer; cleared in every process by any
-# change of a question, of the tariffs it is asked for, or by the deletion
-# of an event (its questions go with it).
-_event_questions = Cache('ticket.shop.question.of_events', context=False)
+# The questions of each event and whether it asks holder names, kept per
+# process (and language) for the checkout page and form of every buyer;
+# cleared in every process by any change of a question, of the tariffs it
+# is asked for, or of an event.
+_event_checkout_cache = Cache('ticket.shop.event_checkout', context=False)
 FORM_FIELDS = ['name', 'help', 'type', 'choices', 'scope', 'required',
     'pattern', 'print_on_ticket', 'editable', 'sequence']
 
@@ -55,17 +55,17 @@ class QuestionCacheMixin:
 
     @classmethod
     def create(cls, vlist):
-        _event_questions.clear()
+        _event_checkout_cache.clear()
         return super().create(vlist)
 
     @classmethod
     def write(cls, *args):
-        _event_questions.clear()
+        _event_checkout_cache.clear()
         super().write(*args)
 
     @classmethod
     def delete(cls, records):
-        _event_questions.clear()
+        _event_checkout_cache.clear()
         super().delete(records)
 
 
@@ -93,29 +93,42 @@ class Translation(metaclass=PoolMeta):
     @classmethod
     def _clear_shop_caches(cls):
         from .organizer import _checkout_settings
-        _event_questions.clear()
+        _event_checkout_cache.clear()
         _checkout_settings.clear()
 
 
-def event_questions(events):
-    """The active questions of events, each event's in their order: records
-    whose values come from this process's cache (no query once kept)"""
-    Question = Pool().get('ticket.shop.question')
-    questions = []
-    for event in events:
-        key = (event.id, Transaction().language)
-        values = _event_questions.get(key)
-        if values is None:
-            values = [dict({f: getattr(q, f) for f in FORM_FIELDS},
-                    id=q.id, event=event.id, active=True,
+def _event_checkout(event_id):
+    """What the checkout asks for the event of event_id: (holder names
+    mode, the values of its active questions in their order), kept per
+    process and language"""
+    pool = Pool()
+    Event = pool.get('ticket.event')
+    Question = pool.get('ticket.shop.question')
+    key = (event_id, Transaction().language)
+    cached = _event_checkout_cache.get(key)
+    if cached is None:
+        cached = (Event(event_id).shop_holder_names, [
+                dict({f: getattr(q, f) for f in FORM_FIELDS},
+                    id=q.id, event=event_id, active=True,
                     tariffs=[t.id for t in q.tariffs])
-                # in the transaction's language (not the event's context)
-                for q in Question.search([('event', '=', event.id)])]
-            _event_questions.set(key, values)
-        questions.extend(Question(v['id'], **{k: x
-                        for k, x in v.items() if k != 'id'})
-            for v in values)
-    return questions
+                # in the transaction's language (not a record's context)
+                for q in Question.search([('event', '=', event_id)])])
+        _event_checkout_cache.set(key, cached)
+    return cached
+
+
+def event_questions(events):
+    """The active questions of events (records or ids), each event's in
+    their order: records whose values come from this process's cache (no
+    query once kept)"""
+    Question = Pool().get('ticket.shop.question')
+    return [Question(v['id'], **{k: x for k, x in v.items() if k != 'id'})
+        for event in events for v in _event_checkout(int(event))[1]]
+
+
+def event_holder_names(event):
+    "Whether the checkout asks holder names for event (record or id)"
+    return _event_checkout(int(event))[0]
 
 
 class Question(QuestionCacheMixin, sequence_ordered(), DeactivableMixin,

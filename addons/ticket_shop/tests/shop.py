@@ -221,6 +221,10 @@ class ShopTestMixin:
             self.assertEqual([q.name for q in form.order_questions],
                 ["Size"])
             self.assertEqual(len(form.slots), 2)
+            self.assertEqual(form.holder_names, 'none')
+            Event = pool.get('ticket.event')
+            Event.write([event], {'shop_holder_names': 'required'})
+            self.assertEqual(checkout_form(quote).holder_names, 'required')
 
     @with_transaction()
     def test_checkout_refusals_change_nothing(self):
