@@ -119,7 +119,9 @@ class Ticket(Workflow, ModelSQL, ModelView):
         tickets = []
         for line in lines:
             order = line.order
-            holder = order.party.rec_name if order.party else None
+            # the name (a party's rec_name when it has one) in one read
+            holder = (order.party.name or order.party.rec_name
+                ) if order.party else None
             for _ in range(line.quantity * line.tickets_per_unit):
                 tickets.append(cls(
                         number=sequence.get(),
