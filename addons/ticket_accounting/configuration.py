@@ -3,8 +3,8 @@
 One configuration per company; a company without one books nothing (its
 ticketing stays out of the ledger). ``set_french_defaults`` fills the
 accounts from the French chart (account_fr) where it is installed."""
-import weakref
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
@@ -54,8 +54,10 @@ FRENCH_SUBACCOUNTS = {
     }
 
 
-# Transaction -> {company id: configuration id or None} (for_company)
-_FOR_COMPANY = weakref.WeakKeyDictionary()
+# company id -> configuration id or None (for_company), kept per process
+# and cleared in every process by any change of a configuration
+_for_company = Cache(
+    'ticket.accounting.configuration.for_company', context=False)
 
 
 class Configuration(ModelSQL, ModelView):
@@ -173,25 +175,25 @@ class Configuration(ModelSQL, ModelView):
         """The configuration of company, or None if it books nothing.
 
         Without access checks (the booking services), the answer is kept
-        for the rest of the transaction: a payment asks it several times;
-        creating, changing or deleting a configuration forgets it."""
+        per process: every payment asks it; creating, changing or deleting
+        a configuration forgets it in every process."""
         transaction = Transaction()
         if transaction.check_access:
             configurations = cls.search(
                 [('company', '=', company.id)], limit=1)
             return configurations[0] if configurations else None
-        known = _FOR_COMPANY.setdefault(transaction, {})
-        if company.id not in known:
+        configuration_id = _for_company.get(company.id, -1)
+        if configuration_id == -1:
             configurations = cls.search(
                 [('company', '=', company.id)], limit=1)
-            known[company.id] = (
+            configuration_id = (
                 configurations[0].id if configurations else None)
-        configuration_id = known[company.id]
+            _for_company.set(company.id, configuration_id)
         return cls(configuration_id) if configuration_id is not None else None
 
     @classmethod
     def _forget_for_company(cls):
-        _FOR_COMPANY.pop(Transaction(), None)
+        _for_company.clear()
 
     @classmethod
     def create(cls, vlist):

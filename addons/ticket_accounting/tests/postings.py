@@ -249,9 +249,8 @@ class PostingTestMixin:
 
     @with_transaction()
     def test_for_company_follows_changes(self):
-        "The configuration kept for the transaction follows its changes"
+        "The configuration kept per process follows its changes"
         from trytond.transaction import without_check_access
-        from ..configuration import _FOR_COMPANY
         Configuration = Pool().get('ticket.accounting.configuration')
         company = theatre_company()
         other = create_company()
@@ -261,13 +260,12 @@ class PostingTestMixin:
             configuration = Configuration.set_french_defaults(company)
             self.assertEqual(Configuration.for_company(company), configuration)
             self.assertIsNone(Configuration.for_company(other))
-            # a change forgets what the transaction knew
-            self.assertIn(Transaction(), _FOR_COMPANY)
-            Configuration.write([configuration], {'posting': 'day'})
-            self.assertNotIn(Transaction(), _FOR_COMPANY)
-            self.assertEqual(Configuration.for_company(company), configuration)
+            # a deletion, a creation forget what was kept
             Configuration.delete([configuration])
             self.assertIsNone(Configuration.for_company(company))
+            again = Configuration.set_french_defaults(company)
+            self.assertNotEqual(again, configuration)
+            self.assertEqual(Configuration.for_company(company), again)
 
     @with_transaction()
     def test_posting_never_changes(self):
