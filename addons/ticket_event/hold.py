@@ -181,16 +181,19 @@ class Hold(Workflow, ModelSQL, ModelView):
         names = set().union(*vlist)
         if not cls._plain(Model, vlist):
             return [r.id for r in Model.create(vlist)]
-        defaults = {n: Model._defaults[n]() for n in Model._defaults
-            if n not in names and n not in AUDIT_FIELDS}
-        columns = sorted(names | set(defaults))
+        defaults = {n: Model._defaults[n] for n in Model._defaults
+            if n not in AUDIT_FIELDS}
+        columns = sorted(names | {n for n in defaults if n not in names})
         table = Model.__table__()
         at = dt.datetime.now()
         rows = []
         for values in vlist:
             row = []
             for name in columns:
-                value = values[name] if name in values else defaults[name]
+                # a value some rows give and others not: its default, or
+                # none (as ModelSQL.create)
+                value = (values[name] if name in values
+                    else defaults[name]() if name in defaults else None)
                 if isinstance(value, ModelStorage):
                     value = value.id
                 row.append(Model._fields[name].sql_format(value))
