@@ -90,6 +90,33 @@ def lock_now(Model, records):
     Model.lock(records)
 
 
+def clears_caches(*caches):
+    """A mixin whose create, write and delete clear caches: the trytond
+    Caches kept per process of what its records are a source of (cleared in
+    every process through ir_cache)"""
+    class ClearsCaches:
+        __slots__ = ()
+
+        @classmethod
+        def create(cls, vlist):
+            for cache in caches:
+                cache.clear()
+            return super().create(vlist)
+
+        @classmethod
+        def write(cls, *args):
+            for cache in caches:
+                cache.clear()
+            super().write(*args)
+
+        @classmethod
+        def delete(cls, records):
+            for cache in caches:
+                cache.clear()
+            super().delete(records)
+    return ClearsCaches
+
+
 # The currency of each company with what rounding needs, read once per
 # process (cleared in every process when a company or a currency changes)
 _company_currencies = Cache('ticket_event.company_currency', context=False)

@@ -8,7 +8,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, PYSONEncoder
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from .common import format_local, now, to_local, to_utc
+from .common import clears_caches, format_local, now, to_local, to_utc
 from .exceptions import SaleClosedError
 
 VISIBILITY = [
@@ -33,24 +33,8 @@ CHANNEL_VISIBILITY = {
 _sale_values = Cache('ticket.session.sale_values', context=False)
 
 
-class SaleValuesCacheMixin:
-    "Clear the sessions' sale values when a record changes"
-    __slots__ = ()
-
-    @classmethod
-    def create(cls, vlist):
-        _sale_values.clear()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        _sale_values.clear()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, records):
-        _sale_values.clear()
-        super().delete(records)
+# Clear the sessions' sale values when a record changes
+SaleValuesCacheMixin = clears_caches(_sale_values)
 
 
 WEEKDAYS = [

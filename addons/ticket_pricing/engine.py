@@ -22,7 +22,7 @@ from trytond.model import Model
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from guichet.ticket_event.common import now
+from guichet.ticket_event.common import clears_caches, now
 from guichet.ticket_event.exceptions import SaleClosedError
 
 from .exceptions import PricingError
@@ -376,24 +376,8 @@ class PriceEngine(Model):
         "Pay part of the total with credits and gift vouchers"
 
 
-class TaxCacheMixin:
-    "Clear the price engine's taxes of products when a record changes"
-    __slots__ = ()
-
-    @classmethod
-    def create(cls, vlist):
-        _line_taxes.clear()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        _line_taxes.clear()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, records):
-        _line_taxes.clear()
-        super().delete(records)
+# Clear the price engine's taxes of products when a record changes
+TaxCacheMixin = clears_caches(_line_taxes)
 
 
 # The tariffs' catalogue values keep the currency of the event's company

@@ -9,6 +9,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from guichet.ticket_event.common import clears_caches
 from guichet.ticket_event.hold import CHANNELS
 
 from .engine import ZERO, QuoteLine
@@ -26,24 +27,8 @@ DELIVERIES = [
     ]
 
 
-class SettingsCacheMixin:
-    "Clear the fees and caps that the price engine keeps when one changes"
-    __slots__ = ()
-
-    @classmethod
-    def create(cls, vlist):
-        _settings.clear()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        _settings.clear()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, records):
-        _settings.clear()
-        super().delete(records)
+# Clear the fees and caps that the price engine keeps when one changes
+SettingsCacheMixin = clears_caches(_settings)
 
 
 def clear_settings():

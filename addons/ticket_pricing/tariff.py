@@ -11,7 +11,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 
-from guichet.ticket_event.common import now
+from guichet.ticket_event.common import clears_caches, now
 
 from .exceptions import PricingError
 
@@ -43,45 +43,14 @@ def clear_catalogue():
     _catalogue.clear()
 
 
-class Translation(metaclass=PoolMeta):
+# Clear the tariffs' catalogue values when a record changes
+CatalogueCacheMixin = clears_caches(_catalogue)
+
+
+class Translation(CatalogueCacheMixin, metaclass=PoolMeta):
     """A translation edited by itself (Administration ▸ Translations) may be
     a tariff's or a category's name: the values kept per process go"""
     __name__ = 'ir.translation'
-
-    @classmethod
-    def create(cls, vlist):
-        clear_catalogue()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        clear_catalogue()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, translations):
-        clear_catalogue()
-        super().delete(translations)
-
-
-class CatalogueCacheMixin:
-    "Clear the tariffs' catalogue values when a record changes"
-    __slots__ = ()
-
-    @classmethod
-    def create(cls, vlist):
-        _catalogue.clear()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        _catalogue.clear()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, records):
-        _catalogue.clear()
-        super().delete(records)
 
 
 class Event(CatalogueCacheMixin, metaclass=PoolMeta):

@@ -13,7 +13,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.url import http_base
 
-from .question import _event_checkout_cache
+from .question import QuestionCacheMixin
 
 IMAGE_TYPES = {
     b'\x89PNG\r\n\x1a\n': 'image/png',
@@ -33,7 +33,10 @@ def image_type(data):
     return None
 
 
-class Event(metaclass=PoolMeta):
+class Event(QuestionCacheMixin, metaclass=PoolMeta):
+    # any change clears the holder names and questions kept per process
+    # (question.py); a deletion takes the questions by the database's
+    # cascade
     __name__ = 'ticket.event'
     shop_image = fields.Binary(
         "Image", help="A PNG, JPEG or WebP picture shown in the shop "
@@ -94,23 +97,6 @@ class Event(metaclass=PoolMeta):
     @classmethod
     def default_waitlist_max_quantity(cls):
         return 4
-
-    @classmethod
-    def create(cls, vlist):
-        _event_checkout_cache.clear()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        # the holder names asked at checkout (question.py)
-        _event_checkout_cache.clear()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, events):
-        # their questions go with them, by the database's cascade
-        _event_checkout_cache.clear()
-        super().delete(events)
 
     @classmethod
     def copy(cls, events, default=None):

@@ -8,6 +8,8 @@ from trytond.model import (
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
+from guichet.ticket_event.common import clears_caches
+
 # What the checkout of a company shows and checks (payment methods, terms,
 # consents), read once per process and language instead of on every
 # checkout page and form; cleared in every process (through ir_cache) by
@@ -15,24 +17,8 @@ from trytond.transaction import Transaction
 _checkout_settings = Cache('ticket.shop.checkout_settings', context=False)
 
 
-class CheckoutSettingsCacheMixin:
-    "Clear the checkout settings kept when a record changes"
-    __slots__ = ()
-
-    @classmethod
-    def create(cls, vlist):
-        _checkout_settings.clear()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        _checkout_settings.clear()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, records):
-        _checkout_settings.clear()
-        super().delete(records)
+# Clear the checkout settings kept when a record changes
+CheckoutSettingsCacheMixin = clears_caches(_checkout_settings)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,10 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from guichet.ticket_event.common import clears_caches
+
 from .exceptions import AnswerError
+from .organizer import CheckoutSettingsCacheMixin
 
 TYPES = [
     ('text', "Text"),
@@ -49,52 +52,16 @@ FORM_FIELDS = ['name', 'help', 'type', 'choices', 'scope', 'required',
     'pattern', 'print_on_ticket', 'editable', 'sequence']
 
 
-class QuestionCacheMixin:
-    "Clear the questions kept per process when a record changes"
-    __slots__ = ()
-
-    @classmethod
-    def create(cls, vlist):
-        _event_checkout_cache.clear()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        _event_checkout_cache.clear()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, records):
-        _event_checkout_cache.clear()
-        super().delete(records)
+# Clear the questions kept per process when a record changes
+QuestionCacheMixin = clears_caches(_event_checkout_cache)
 
 
-class Translation(metaclass=PoolMeta):
+class Translation(
+        QuestionCacheMixin, CheckoutSettingsCacheMixin, metaclass=PoolMeta):
     """A translation edited by itself (Administration ▸ Translations) may be
     a question's, a consent's or a payment method's text: the values kept
-    per process go"""
+    per process go (the checkout settings: organizer.py)"""
     __name__ = 'ir.translation'
-
-    @classmethod
-    def create(cls, vlist):
-        cls._clear_shop_caches()
-        return super().create(vlist)
-
-    @classmethod
-    def write(cls, *args):
-        cls._clear_shop_caches()
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, translations):
-        cls._clear_shop_caches()
-        super().delete(translations)
-
-    @classmethod
-    def _clear_shop_caches(cls):
-        from .organizer import _checkout_settings
-        _event_checkout_cache.clear()
-        _checkout_settings.clear()
 
 
 def _event_checkout(event_id):
