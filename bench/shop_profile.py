@@ -92,6 +92,7 @@ def main():
         def call(client, number, last, name, method, path, data=None,
                 refused=False):
             start, queries = time.perf_counter(), counter.count
+            cpu = time.thread_time()
             if last:
                 counter.sites = collections.Counter()
             profile = (profiles['all'] if args.total and number
@@ -108,8 +109,8 @@ def main():
             body = reply.get_data(as_text=True)
             if profile:
                 profile.disable()
-            figures[name].append(
-                (time.perf_counter() - start, counter.count - queries))
+            figures[name].append((time.perf_counter() - start,
+                    counter.count - queries, time.thread_time() - cpu))
             if last:
                 sites[name], counter.sites = counter.sites, None
                 if reads is not None:
@@ -166,19 +167,23 @@ def main():
                 assert reply.status_code == 409, (reply.status_code, body)
     print(f"{args.buyers} buyers of one ticket, in process (no socket)"
         + (f", then {args.sold_out} refused" if args.sold_out else ''))
-    total_t = total_q = 0
+    total_t = total_q = total_c = 0
     for name, values in figures.items():
-        times = [t for t, _ in values[1:]] or [values[0][0]]
-        queries = [q for _, q in values]
+        times = [t for t, _, _ in values[1:]] or [values[0][0]]
+        cpus = [c for _, _, c in values[1:]] or [values[0][2]]
+        queries = [q for _, q, _ in values]
         if 'sold out' not in name:
             total_t += statistics.mean(times)
+            total_c += statistics.mean(cpus)
             total_q += queries[-1]
         print(f"  {name:13s} x{len(values):3d}: mean "
             f"{statistics.mean(times) * 1000:7.1f} ms, median "
-            f"{statistics.median(times) * 1000:7.1f} ms, "
+            f"{statistics.median(times) * 1000:7.1f} ms, CPU mean "
+            f"{statistics.mean(cpus) * 1000:6.1f} ms, "
             f"queries mean {statistics.mean(queries):6.1f} "
             f"(last {queries[-1]})")
-    print(f"  one order: {total_t * 1000:.1f} ms, {total_q} statements "
+    print(f"  one order: {total_t * 1000:.1f} ms ({total_c * 1000:.1f} ms "
+        f"CPU of this process), {total_q} statements "
         "(first buyer left out of the times)")
     if args.cache_clears:
         print(f"\ncaches cleared by the requests: {sum(clears.values())}")

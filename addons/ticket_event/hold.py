@@ -126,10 +126,11 @@ class Hold(Workflow, ModelSQL, ModelView):
                         'ticket_event.msg_hold_quantity',
                         maximum=MAX_QUANTITY))
             item['session'].check_on_sale(channel)
+        # the company of each session kept per process (sale_values)
+        companies = {i['session'].sale_values['company'] for i in items}
         if company is None:
-            company = items[0]['session'].event.company
-        if any(i['session'].event.company.id != int(company)
-                for i in items):
+            company = min(companies)
+        if companies != {int(company)}:
             raise HoldError(gettext('ticket_event.msg_hold_one_company'))
         quantities = CapacityPool.quantities_for(items)
         CapacityPool.move_places(quantities, take='held')

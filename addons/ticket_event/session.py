@@ -310,6 +310,7 @@ class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
                 'state': session.state,
                 'event': session.event.id,
                 'event_state': session.event.state,
+                'company': session.event.company.id,
                 'visibility': tuple(session.visibility or ()),
                 'sale_start': session.sale_start,
                 'sale_end': session.sale_end,

@@ -73,14 +73,36 @@ def form_event(web):
     return find_event(web, event_id) if event_id else None
 
 
+def form_session(web):
+    """The event and the session of the add-to-cart form, or None for
+    both: a published public event's session that the shop sells in one
+    search (the rush's holds), a private event's session by its token"""
+    session_id = as_id(web.form.get('session'))
+    if web.form.get('event_token'):
+        event = form_event(web)
+        session = event and reachable_session(web, session_id, event)
+        return (event, session) if session else (None, None)
+    event_id = as_id(web.form.get('event'))
+    if not event_id or not session_id:
+        return None, None
+    pool = web.pool
+    Event, Session = pool.get('ticket.event'), pool.get('ticket.session')
+    if not Session.search([
+                ('id', '=', session_id),
+                ('event', '=', event_id),
+                ('event.visibility', '=', 'public'),
+                ('event.state', '=', 'published'),
+                ('visibility', 'in', REACHABLE),
+                ], limit=1):
+        return None, None
+    return Event(event_id), Session(session_id)
+
+
 @route('/cart', methods=['POST'])
 @page(methods=('POST',), readonly=False)
 def add(web):
     "Hold the places chosen on an event page and put them in the cart"
-    event = form_event(web)
-    if event is None:
-        raise Refusal(web.error_page(404, text('msg_event_unknown')))
-    session = reachable_session(web, as_id(web.form.get('session')), event)
+    event, session = form_session(web)
     if session is None:
         raise Refusal(web.error_page(404, text('msg_event_unknown')))
     if session_sold_out(session.id):
@@ -88,7 +110,7 @@ def add(web):
         errors = {'quantity': gettext('ticket_shop.msg_sold_out',
                 session=session.rec_name)}
         if event.visibility == 'public' and 'online' in (
-                session.visibility or []):
+                session.sale_values['visibility']):
             raise Refusal(cached_event_page(web, event.id, 409, errors))
         raise Refusal(event_page(web, event, 409, errors,
                 chosen={'session': session.id, 'values': {}}))

@@ -63,7 +63,9 @@ def add_to_cart(session, wanted, channel='web'):
         for t, q, a in wanted if q]
     if not lines:
         raise ShopError(gettext('ticket_shop.msg_cart_nothing'), 'quantity')
-    with Transaction().set_context(company=session.event.company.id):
+    # the company of the event's tariffs, kept per process
+    company = lines[0].tariff.catalogue['company']
+    with Transaction().set_context(company=company):
         try:
             quote = PriceEngine.quote(
                 QuoteRequest(lines=lines, channel=channel))

@@ -122,8 +122,9 @@ class Organizer(CheckoutSettingsCacheMixin, ModelSQL, ModelView):
     @classmethod
     def for_company(cls, company):
         "The profile of company, or an unsaved empty one"
-        organizers = cls.search([('company', '=', company.id)], limit=1)
-        return organizers[0] if organizers else cls(company=company)
+        # its id kept per process with the checkout settings
+        organizer = checkout_settings(company).organizer
+        return cls(organizer) if organizer else cls(company=company)
 
 
 class ConsentPurpose(CheckoutSettingsCacheMixin,

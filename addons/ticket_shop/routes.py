@@ -303,23 +303,26 @@ def page_snapshot(event_id):
     state of its sessions and whether each has places left, the times its
     records were changed"""
     cursor = Transaction().connection.cursor()
+    # one query: the event's row repeated on each of its sessions' (or on
+    # one row of NULLs when it has none)
     cursor.execute(
         'SELECT e.write_date, e.state, e.visibility, '
         '(SELECT max(coalesce(t.write_date, t.create_date)) '
-        'FROM ticket_tariff t WHERE t.event = e.id) '
-        'FROM ticket_event e WHERE e.id = %s', (event_id,))
-    event = cursor.fetchone()
-    if not event:
-        return None
-    cursor.execute(
-        'SELECT s.id, s.state, s.write_date, '
+        'FROM ticket_tariff t WHERE t.event = e.id), '
+        's.id, s.state, s.write_date, '
         'min(p.capacity - p.sold - p.held) '
-        'FROM ticket_session s '
+        'FROM ticket_event e '
+        'LEFT JOIN ticket_session s ON s.event = e.id '
         'LEFT JOIN "ticket_pool-ticket_session" r ON r.session = s.id '
         'LEFT JOIN ticket_pool p ON p.id = r.pool '
-        'WHERE s.event = %s GROUP BY s.id ORDER BY s.id', (event_id,))
+        'WHERE e.id = %s GROUP BY e.id, s.id ORDER BY s.id', (event_id,))
+    rows = cursor.fetchall()
+    if not rows:
+        return None
+    event = rows[0][:4]
     sessions = tuple((id_, state, write_date, (available or 0) > 0)
-        for id_, state, write_date, available in cursor)
+        for *_, id_, state, write_date, available in rows
+        if id_ is not None)
     return (event, sessions)
 
 

@@ -550,6 +550,41 @@ class ShopTestMixin:
             self.assertGreater(task.scheduled_at, dt.datetime.now())
 
     @with_transaction()
+    def test_email_recorded_as_by_the_orm(self):
+        "The worker's e-mail record by SQL is the ORM's: same rows, values"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Email = pool.get('ir.email')
+        company = create_company()
+        with set_company(company):
+            _, session, adult, _ = catalogue(company)
+            orders = [self.paid_order(session, adult) for _ in range(2)]
+            Order.write(orders, {'email_error': 'down'})
+            emails = []
+            for order, user in zip(orders, [0, 1]):
+                values = {
+                    'recipients': order.email,
+                    'subject': f'Order {order.number}',
+                    'body': 'Your tickets',
+                    'message_id': f'<{order.number}@example.org>',
+                    'resource': str(order),
+                    }
+                with Transaction().set_user(user):
+                    Order._record_email(Order(order.id), values)
+                order = Order(order.id)
+                self.assertIsNone(order.email_error)
+                self.assertLessEqual(order.email_sent_at, now())
+                email, = Email.search([('resource', '=', str(order))])
+                emails.append(email)
+                self.assertEqual(
+                    {f: getattr(email, f) for f in values if f != 'resource'},
+                    {f: v for f, v in values.items() if f != 'resource'})
+                self.assertEqual(email.resource, order)
+                self.assertEqual(email.create_uid.id, user)
+                self.assertIsNotNone(email.create_date)
+                self.assertEqual(order.write_uid.id, user)
+
+    @with_transaction()
     def test_confirmation_message(self):
         "The e-mail has the PDF tickets and the calendar entry"
         pool = Pool()
