@@ -6,7 +6,7 @@ order's share through ``Order.book_money``; a payment no order can take
 it succeeded and reverses what its payment booked. A provider configured as
 "posted elsewhere" (the box-office terminal, whose cash session posts its
 money) makes no entry; a provider may have its own clearing account."""
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 from trytond.pool import Pool, PoolMeta
 
 from .posting import local_date
@@ -18,10 +18,16 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def record(cls, order, provider, reference, amount, method='card',
             date=None, note=None):
+        Configuration = Pool().get('ticket.accounting.configuration')
         payment, new = super().record(order, provider, reference, amount,
             method=method, date=date, note=note)
+        # a new payment is of the order's company: nothing to book (and the
+        # payment not to read) when that company books nothing
         if new:
-            cls.book([payment])
+            with Transaction().set_context(_check_access=False):
+                books = Configuration.for_company(order.company) is not None
+            if books:
+                cls.book([payment])
         return payment, new
 
     @classmethod

@@ -5,7 +5,9 @@ Service functions: ``Order.create_from_holds``, ``Order.pay``,
 all go through them."""
 from decimal import Decimal
 
-from sql import Column
+from collections import defaultdict
+
+from sql import Column, Literal, Union
 from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
@@ -14,6 +16,7 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import company_currency, now
@@ -49,7 +52,7 @@ class Order(Workflow, ModelSQL, ModelView):
         'on_change_with_currency')
     total = fields.Function(
         Monetary("Total", currency='currency', digits='currency'),
-        'get_total')
+        'get_money')
     reserved_until = fields.DateTime(
         "Reserved Until", readonly=True,
         states={'invisible': Eval('state') != 'reserved'},
@@ -115,8 +118,65 @@ class Order(Workflow, ModelSQL, ModelView):
     def on_change_with_currency(self, name=None):
         return company_currency(self.company) if self.company else None
 
-    def get_total(self, name):
-        return sum((l.amount for l in self.lines), Decimal(0))
+    @classmethod
+    def get_money(cls, orders, names):
+        """The money figures of orders (the total here; what is paid and
+        what credits paid in the modules that add them) computed together
+        from one query: the payment page and a payment's settlement read
+        them all"""
+        figures = cls._amounts(orders)
+        return {n: {o.id: figures[o.id][n] for o in orders} for n in names}
+
+    @classmethod
+    def _amounts(cls, orders):
+        """{order id: {figure name: amount}} of orders from the rows of
+        _amount_queries: the lines' rows (key 'line') give the total, the
+        other keys' sums go to _amounts_of"""
+        OrderLine = Pool().get('ticket.order.line')
+        line = OrderLine.__table__()
+        width = len(OrderLine._amount_columns(line))
+        lines = defaultdict(list)
+        sums = defaultdict(dict)
+        cursor = Transaction().connection.cursor()
+        for sub_ids in grouped_slice([o.id for o in orders]):
+            sub_ids = list(sub_ids)
+            queries = cls._amount_queries(sub_ids, width)
+            query = queries[0]
+            if len(queries) > 1:
+                query = Union(*queries, all_=True)
+            cursor.execute(*query)
+            for order_id, key, *values in cursor:
+                if key == 'line':
+                    lines[order_id].append(values)
+                else:
+                    sums[order_id][key] = (
+                        sums[order_id].get(key, Decimal(0))
+                        + (values[0] or Decimal(0)))
+        result = {}
+        for order in orders:
+            currency = order.currency
+            total = sum((OrderLine._amount_from_row(currency, *row)
+                    for row in lines[order.id]), Decimal(0))
+            result[order.id] = cls._amounts_of(
+                order, total, sums[order.id])
+        return result
+
+    @classmethod
+    def _amount_queries(cls, ids, width):
+        """The queries whose rows give the figures of the orders of ids:
+        each selects (order id, key, value, ...), width values a row (the
+        lines' columns of OrderLine._amount_columns; a sum and nulls for the
+        other keys)"""
+        OrderLine = Pool().get('ticket.order.line')
+        line = OrderLine.__table__()
+        return [line.select(line.order, Literal('line'),
+                *OrderLine._amount_columns(line),
+                where=line.order.in_(ids))]
+
+    @classmethod
+    def _amounts_of(cls, order, total, sums):
+        "The figures of order from its lines' total and its keys' sums"
+        return {'total': total}
 
     @classmethod
     def write(cls, *args):
@@ -384,6 +444,17 @@ class OrderLine(ModelSQL, ModelView):
 
     def get_amount(self, name):
         return self.currency.round(self.unit_price * self.quantity)
+
+    @classmethod
+    def _amount_columns(cls, line):
+        """The columns of table line from which _amount_from_row computes a
+        line's amount as get_amount does (modules append theirs)"""
+        return [line.unit_price, line.quantity]
+
+    @classmethod
+    def _amount_from_row(cls, currency, unit_price, quantity):
+        "The amount of a line from the values of _amount_columns"
+        return currency.round(unit_price * quantity)
 
     def get_rec_name(self, name):
         return f'{self.quantity} × {self.description or ""}'

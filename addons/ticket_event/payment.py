@@ -14,7 +14,9 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Conflict
+from sql import Conflict, Literal
+from sql.aggregate import Sum
+from sql.conditionals import Case
 from sql.functions import CurrentTimestamp
 
 from trytond.exceptions import UserError
@@ -359,7 +361,7 @@ class Order(metaclass=PoolMeta):
     amount_paid = fields.Function(Monetary(
             "Paid", currency='currency', digits='currency',
             help="Payments received and kept, less their refunds."),
-        'get_amount_paid')
+        'get_money')
 
     @classmethod
     def __setup__(cls):
@@ -375,18 +377,29 @@ class Order(metaclass=PoolMeta):
             )
 
     @classmethod
-    def get_amount_paid(cls, orders, name):
+    def _amount_queries(cls, ids, width):
+        """The amount paid: the succeeded payments less the succeeded
+        refunds of succeeded payments"""
         Payment = Pool().get('ticket.order.payment')
-        result = {o.id: ZERO for o in orders}
-        for payment in Payment.search([
-                    ('order', 'in', [o.id for o in orders]),
-                    ('state', '=', 'succeeded'),
-                    ]):
-            if payment.kind == 'payment':
-                result[payment.order.id] += payment.amount
-            elif payment.refund_of and payment.refund_of.state == 'succeeded':
-                result[payment.order.id] -= payment.amount
-        return result
+        payment = Payment.__table__()
+        origin = Payment.__table__()
+        query = payment.join(origin, 'LEFT',
+            condition=payment.refund_of == origin.id
+            ).select(payment.order, Literal('paid'),
+            Sum(Case((payment.kind == 'payment', payment.amount),
+                    else_=-payment.amount)),
+            *[Literal(None)] * (width - 1),
+            where=payment.order.in_(ids)
+            & (payment.state == 'succeeded')
+            & ((payment.kind == 'payment') | (origin.state == 'succeeded')),
+            group_by=[payment.order])
+        return super()._amount_queries(ids, width) + [query]
+
+    @classmethod
+    def _amounts_of(cls, order, total, sums):
+        figures = super()._amounts_of(order, total, sums)
+        figures['amount_paid'] = sums.get('paid', ZERO)
+        return figures
 
     @property
     def payable_amount(self):

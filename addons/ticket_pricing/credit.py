@@ -9,6 +9,9 @@ import secrets
 from collections import defaultdict
 from decimal import Decimal
 
+from sql import Literal
+from sql.aggregate import Sum
+
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -367,10 +370,10 @@ class Order(metaclass=PoolMeta):
         'ticket.credit.line', 'order', "Credits Used", readonly=True)
     credit_amount = fields.Function(Monetary(
             "Paid by Credit", currency='currency', digits='currency'),
-        'get_credit_amount')
+        'get_money')
     amount_to_pay = fields.Function(Monetary(
             "To Pay", currency='currency', digits='currency'),
-        'get_credit_amount')
+        'get_money')
     refund_credit = fields.Many2One(
         'ticket.credit', "Refund Credit", readonly=True,
         ondelete='RESTRICT',
@@ -395,11 +398,24 @@ class Order(metaclass=PoolMeta):
         default.setdefault('refund_credit', None)
         return super().copy(orders, default=default)
 
-    def get_credit_amount(self, name):
-        credit = -sum((l.amount for l in self.credit_lines), ZERO)
-        if name == 'credit_amount':
-            return credit
-        return self.total - credit
+    @classmethod
+    def _amount_queries(cls, ids, width):
+        "What credits paid: the sum of the order's credit lines"
+        CreditLine = Pool().get('ticket.credit.line')
+        line = CreditLine.__table__()
+        query = line.select(line.order, Literal('credit'), Sum(line.amount),
+            *[Literal(None)] * (width - 1),
+            where=line.order.in_(ids),
+            group_by=[line.order])
+        return super()._amount_queries(ids, width) + [query]
+
+    @classmethod
+    def _amounts_of(cls, order, total, sums):
+        figures = super()._amounts_of(order, total, sums)
+        credit = -sums.get('credit', ZERO)
+        figures['credit_amount'] = credit
+        figures['amount_to_pay'] = figures['total'] - credit
+        return figures
 
     @property
     def credit_paid(self):

@@ -188,6 +188,17 @@ class OrderLine(metaclass=PoolMeta):
             return self.total_amount
         return super().get_amount(name)
 
+    @classmethod
+    def _amount_columns(cls, line):
+        return super()._amount_columns(line) + [line.total_amount]
+
+    @classmethod
+    def _amount_from_row(cls, currency, *values):
+        *values, total_amount = values
+        if total_amount is not None:
+            return total_amount
+        return super()._amount_from_row(currency, *values)
+
     @property
     def ticket_price(self):
         if self.total_amount is None:

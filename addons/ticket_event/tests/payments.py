@@ -327,6 +327,61 @@ class PaymentTestMixin:
                 Payment.refund(payment, Decimal('1'))
 
     @with_transaction()
+    def test_order_money_figures_as_records_give_them(self):
+        "The total and amount paid of one query equal the records' sums"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        OrderLine = pool.get('ticket.order.line')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (20,))
+            bare = priced_order(session, 1, '7.00')
+            lines = priced_order(session, 3, '4.35')
+            OrderLine.create([{
+                        'order': lines.id, 'description': "Donation",
+                        'quantity': 3, 'unit_price': Decimal('0.35'),
+                        'tickets_per_unit': 0}])
+            refunded = priced_order(session, 2)
+            Payment.record(lines, 'manual', 'M-1', Decimal('5'))
+            payment, _ = Payment.record(
+                refunded, 'manual', 'M-2', Decimal('20'))
+            Payment.refund(payment, Decimal('3'), reference='M-2-a')
+            Payment.refund(payment, Decimal('4'), reference='M-2-b',
+                state='pending')
+            late = priced_order(session, 1)
+            Order.cancel([late])
+            Payment.record(late, 'manual', 'M-3', Decimal('10'))
+
+            orders = Order.browse([bare.id, lines.id, refunded.id, late.id])
+            figures = {o.id: (o.total, o.amount_paid) for o in orders}
+
+            def paid(order):
+                amount = Decimal(0)
+                for p in Payment.search([('order', '=', order.id)]):
+                    if p.state != 'succeeded':
+                        continue
+                    if p.kind == 'payment':
+                        amount += p.amount
+                    elif p.refund_of.state == 'succeeded':
+                        amount -= p.amount
+                return amount
+            expected = {o.id: (
+                    sum((l.amount for l in o.lines), Decimal(0)), paid(o))
+                for o in Order.browse([o.id for o in orders])}
+            self.assertEqual(figures, expected)
+            self.assertEqual(figures, {
+                    bare.id: (Decimal('7.00'), Decimal(0)),
+                    lines.id: (Decimal('14.10'), Decimal('5.00')),
+                    refunded.id: (Decimal('20.00'), Decimal('17.00')),
+                    late.id: (Decimal('10.00'), Decimal(0)),
+                    })
+            self.assertEqual(
+                Order.read([lines.id], ['total', 'amount_paid']),
+                [{'id': lines.id, 'total': Decimal('14.10'),
+                        'amount_paid': Decimal('5.00')}])
+
+    @with_transaction()
     def test_payment_refund_pending(self):
         "A pending refund is set aside until someone confirms it was sent"
         pool = Pool()

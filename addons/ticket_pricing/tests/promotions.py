@@ -631,6 +631,11 @@ class PromotionTestMixin:
                 [(order, D('-20.00'))])
             self.assertEqual((order.credit_amount, order.amount_to_pay),
                 (D('20.00'), D('0.00')))
+            # the figures of one query are the records' sums
+            self.assertEqual(order.credit_amount,
+                -sum(l.amount for l in order.credit_lines))
+            self.assertEqual(order.total,
+                sum(l.amount for l in order.lines))
 
             Order.cancel([order])
             Order.cancel([reload(order)])
