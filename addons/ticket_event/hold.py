@@ -8,6 +8,7 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Check, Index, ModelSQL, ModelStorage, ModelView, Unique, Workflow,
@@ -68,10 +69,23 @@ def insert_rows(Model, vlist):
             row.append(Model._fields[name].sql_format(value))
         rows.append(row + [transaction.user, at])
     cursor = transaction.connection.cursor()
-    cursor.execute(*table.insert(
-            [getattr(table, n) for n in columns]
-            + [table.create_uid, table.create_date],
-            rows, returning=[table.id]))
+    try:
+        cursor.execute(*table.insert(
+                [getattr(table, n) for n in columns]
+                + [table.create_uid, table.create_date],
+                rows, returning=[table.id]))
+    except (backend.DatabaseIntegrityError,
+            backend.DatabaseDataError) as exception:
+        # the ORM's error for the constraint broken (as ModelSQL.create)
+        if isinstance(exception, backend.DatabaseIntegrityError):
+            raise_error = Model._ModelSQL__raise_integrity_error
+        else:
+            raise_error = Model._ModelSQL__raise_data_error
+        with transaction.new_transaction():
+            for row in rows:
+                raise_error(exception, dict(zip(columns, row)),
+                    transaction=transaction)
+        raise
     ids = [r[0] for r in cursor]
     # the record rules of creation (none by default: no query)
     Model._ModelSQL__check_domain_rule(ids, 'create')

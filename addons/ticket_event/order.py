@@ -3,6 +3,7 @@
 Service functions: ``Order.create_from_holds``, ``Order.pay``,
 ``Order.cancel`` and ``Order.expire``; the shop, the box office and the API
 all go through them."""
+import contextlib
 import math
 from decimal import Decimal
 
@@ -277,12 +278,13 @@ class Order(Workflow, ModelSQL, ModelView):
         return ids
 
     @classmethod
-    def insert_plain(cls, model, vlist, currency):
+    def insert_plain(cls, model, vlist, currency, check_access=False):
         """Create the records of model of the order's creation from vlist
         (with the ids of their order or line), in order; return their ids.
 
-        As ModelSQL.create called by the order's save (no access check,
-        preprocess_values, defaults, record rules, check_modification,
+        As ModelSQL.create called by the order's save (no access check
+        unless check_access: as a direct create; preprocess_values,
+        defaults, record rules, check_modification, computed fields,
         triggers) in one INSERT without reading the rows back to validate
         them: only for models without a create or validation of their own
         and values of stored fields without domain whose checks are the
@@ -292,7 +294,8 @@ class Order(Workflow, ModelSQL, ModelView):
         Model = Pool().get(model)
         if not vlist:
             return []
-        with without_check_access():
+        with (contextlib.nullcontext() if check_access
+                else without_check_access()):
             if not cls._plain_amounts(Model, vlist, currency):
                 return [r.id for r in Model.create(vlist)]
             vlist = Model._before_create(vlist)

@@ -114,7 +114,8 @@ class Order(metaclass=PoolMeta):
         # (nor a read back of each: their amounts are the quote's, rounded)
         cls.insert_plain('ticket.order.tax', [{'order': order.id,
                     'tax': t.tax.id, 'base': t.base, 'amount': t.amount}
-                for t in quote.tax_lines], company_currency(order.company))
+                for t in quote.tax_lines], company_currency(order.company),
+            check_access=True)
         return order
 
     @classmethod

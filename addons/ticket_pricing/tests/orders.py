@@ -3,10 +3,11 @@ from decimal import Decimal
 from unittest.mock import patch
 
 from trytond.model.exceptions import (
-    DigitsValidationError, RequiredValidationError)
+    DigitsValidationError, RequiredValidationError, SQLConstraintError)
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
 
 from guichet.ticket_event.tests.helpers import counts
 
@@ -163,14 +164,25 @@ class OrderTestMixin:
             self.assertTrue(Order._plain_amounts(pool.get('ticket.order.tax'),
                     [{'order': order.id, 'tax': tax.id, 'base': D('1.00'),
                             'amount': D('0.10')}], currency))
-            for values, error in [
-                    ({'base': D('1.005'), 'amount': D('0.10')},
+            cursor = Transaction().connection.cursor()
+            # a table's check broken by the plain INSERT: the ORM's error
+            zero = {'order': order.id, 'quantity': 0, 'unit_price': D('1.00'),
+                'kind': 'fee', 'tickets_per_unit': 0}
+            self.assertTrue(Order._plain_amounts(
+                    pool.get('ticket.order.line'), [zero], currency))
+            for model, values, error in [
+                    ('ticket.order.tax', {'order': order.id, 'tax': tax.id,
+                            'base': D('1.005'), 'amount': D('0.10')},
                         DigitsValidationError),
-                    ({'base': D('1.00')}, RequiredValidationError),
+                    ('ticket.order.tax', {'order': order.id, 'tax': tax.id,
+                            'base': D('1.00')}, RequiredValidationError),
+                    ('ticket.order.line', zero, SQLConstraintError),
                     ]:
+                # (each error aborts the transaction: a savepoint each)
+                cursor.execute('SAVEPOINT insert_plain')
                 with self.assertRaises(error):
-                    Order.insert_plain('ticket.order.tax', [dict(values,
-                                order=order.id, tax=tax.id)], currency)
+                    Order.insert_plain(model, [values], currency)
+                cursor.execute('ROLLBACK TO SAVEPOINT insert_plain')
 
     @with_transaction()
     def test_order_pack(self):
