@@ -83,6 +83,9 @@ class Order(metaclass=PoolMeta):
 class _RefreshPaidOrders:
     "Refresh the paid orders of the records created, changed or deleted"
     __slots__ = ()
+    # the lines of a new order (ticket_event Order.insert_plain) need no
+    # refresh: a new order is not paid (and they are created with it)
+    _plain_insert_skips_create = True
 
     @classmethod
     def create(cls, vlist):

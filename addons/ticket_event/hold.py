@@ -8,6 +8,7 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Check, Index, ModelSQL, ModelStorage, ModelView, Unique, Workflow,
@@ -36,6 +37,69 @@ AUDIT_FIELDS = {'id', 'create_uid', 'create_date', 'write_uid', 'write_date'}
 def new_token():
     "An unguessable reference (192 random bits, URL-safe)"
     return secrets.token_urlsafe(24)
+
+
+def insert_rows(Model, vlist):
+    """Insert the records of Model of vlist (values through
+    Model._before_create, checked by Hold._plain) in one INSERT; return
+    their ids in order.
+
+    What ModelSQL.create does after its INSERT (record rules,
+    check_modification, computed fields, on_modification, triggers) but
+    without reading the new rows back to validate them."""
+    pool = Pool()
+    Trigger = pool.get('ir.trigger')
+    transaction = Transaction()
+    model = Model.__name__
+    names = set().union(*vlist)
+    defaults = {n: Model._defaults[n] for n in Model._defaults
+        if n not in AUDIT_FIELDS}
+    columns = sorted(names | {n for n in defaults if n not in names})
+    table = Model.__table__()
+    at = dt.datetime.now()
+    rows = []
+    for values in vlist:
+        row = []
+        for name in columns:
+            # a value some rows give and others not: its default, or
+            # none (as ModelSQL.create)
+            value = (values[name] if name in values
+                else defaults[name]() if name in defaults else None)
+            if isinstance(value, ModelStorage):
+                value = value.id
+            row.append(Model._fields[name].sql_format(value))
+        rows.append(row + [transaction.user, at])
+    cursor = transaction.connection.cursor()
+    try:
+        cursor.execute(*table.insert(
+                [getattr(table, n) for n in columns]
+                + [table.create_uid, table.create_date],
+                rows, returning=[table.id]))
+    except (backend.DatabaseIntegrityError,
+            backend.DatabaseDataError) as exception:
+        # the ORM's error for the constraint broken (as ModelSQL.create)
+        if isinstance(exception, backend.DatabaseIntegrityError):
+            raise_error = Model._ModelSQL__raise_integrity_error
+        else:
+            raise_error = Model._ModelSQL__raise_data_error
+        with transaction.new_transaction():
+            for row in rows:
+                raise_error(exception, dict(zip(columns, row)),
+                    transaction=transaction)
+        raise
+    ids = [r[0] for r in cursor]
+    # the record rules of creation (none by default: no query)
+    Model._ModelSQL__check_domain_rule(ids, 'create')
+    check_access = transaction.user and transaction.check_access
+    with without_check_access():
+        records = Model.browse(ids)
+        Model.check_modification('create', records, external=check_access)
+        Model._compute_fields(records)
+        Model.on_modification('create', records)
+        for trigger in Trigger.get_triggers(model, 'create'):
+            trigger.queue_trigger_action(records)
+    transaction.create_records[model].extend(ids)
+    return ids
 
 
 class Hold(Workflow, ModelSQL, ModelView):
@@ -177,60 +241,22 @@ class Hold(Workflow, ModelSQL, ModelView):
         values of stored fields without domain, whose checks are the
         table's (NOT NULL of the required fields, the CHECK constraints of
         the quantities, the foreign keys); ModelSQL.create otherwise."""
-        pool = Pool()
-        Model = pool.get(model)
-        Trigger = pool.get('ir.trigger')
-        transaction = Transaction()
+        Model = Pool().get(model)
         if hold is not None:
             vlist = [dict(v, hold=hold.id) for v in vlist]
         if not cls._plain(Model, vlist):
             return [r.id for r in Model.create(vlist)]
         vlist = Model._before_create(vlist)
-        names = set().union(*vlist)
         if not cls._plain(Model, vlist):
             return [r.id for r in Model.create(vlist)]
-        defaults = {n: Model._defaults[n] for n in Model._defaults
-            if n not in AUDIT_FIELDS}
-        columns = sorted(names | {n for n in defaults if n not in names})
-        table = Model.__table__()
-        at = dt.datetime.now()
-        rows = []
-        for values in vlist:
-            row = []
-            for name in columns:
-                # a value some rows give and others not: its default, or
-                # none (as ModelSQL.create)
-                value = (values[name] if name in values
-                    else defaults[name]() if name in defaults else None)
-                if isinstance(value, ModelStorage):
-                    value = value.id
-                row.append(Model._fields[name].sql_format(value))
-            rows.append(row + [transaction.user, at])
-        cursor = transaction.connection.cursor()
-        cursor.execute(*table.insert(
-                [getattr(table, n) for n in columns]
-                + [table.create_uid, table.create_date],
-                rows, returning=[table.id]))
-        ids = [r[0] for r in cursor]
-        # the record rules of creation (none by default: no query)
-        Model._ModelSQL__check_domain_rule(ids, 'create')
-        check_access = transaction.user and transaction.check_access
-        with without_check_access():
-            records = Model.browse(ids)
-            Model.check_modification('create', records, external=check_access)
-            Model._compute_fields(records)
-            Model.on_modification('create', records)
-            for trigger in Trigger.get_triggers(model, 'create'):
-                trigger.queue_trigger_action(records)
-        transaction.create_records[model].extend(ids)
-        return ids
+        return insert_rows(Model, vlist)
 
     @classmethod
-    def _plain(cls, Model, vlist):
+    def _plain(cls, Model, vlist, types=PLAIN_TYPES):
         """Whether Hold._insert may create the records of vlist: values of
-        stored fields without domain nor translation, known selection
-        values, the required values, defaults of such fields, no history
-        nor validation of the model's own"""
+        stored fields of types without domain nor translation, known
+        selection values, the required values, defaults of such fields, no
+        history nor validation of the model's own"""
         names = set().union(*vlist)
         if (Model._history or names & AUDIT_FIELDS
                 # no validation of its own
@@ -246,7 +272,7 @@ class Hold(Workflow, ModelSQL, ModelView):
             if name in AUDIT_FIELDS or (
                     name not in names and name not in Model._defaults):
                 continue
-            if (field._type not in PLAIN_TYPES
+            if (field._type not in types
                     or hasattr(field, 'getter')
                     or getattr(field, 'domain', None)
                     or getattr(field, 'translate', False)):

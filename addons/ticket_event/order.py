@@ -3,6 +3,8 @@
 Service functions: ``Order.create_from_holds``, ``Order.pay``,
 ``Order.cancel`` and ``Order.expire``; the shop, the box office and the API
 all go through them."""
+import contextlib
+import math
 from decimal import Decimal
 
 from collections import defaultdict
@@ -17,11 +19,29 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .common import company_currency, now
 from .exceptions import OrderError
-from .hold import CHANNELS
+from .hold import CHANNELS, PLAIN_TYPES, insert_rows
+
+# The field types that the orders' plain creation (Order.insert_plain)
+# writes by SQL: the amounts too, their digits checked by the currency
+PLAIN_AMOUNT_TYPES = PLAIN_TYPES | {'numeric'}
+
+
+def _plain_create(Model):
+    """Whether no class of Model defines a create of its own but the ORM's
+    and those that declare (_plain_insert_skips_create) that the records of
+    a new order need not go through it"""
+    for klass in Model.__mro__:
+        if 'create' not in vars(klass):
+            continue
+        if klass.__module__.startswith('trytond.model'):
+            continue
+        if not vars(klass).get('_plain_insert_skips_create'):
+            return False
+    return True
 
 
 class Order(Workflow, ModelSQL, ModelView):
@@ -250,13 +270,137 @@ class Order(Workflow, ModelSQL, ModelView):
             state='reserved')
         if party and not email:
             order.email = party.email
-        order.lines = (
-            lines if lines is not None else cls._lines_from_holds(holds))
+        if lines is None:
+            lines = cls._lines_from_holds(holds)
         for name, value in (values or {}).items():
             setattr(order, name, value)
-        order.save()
+        line_values = cls._plain_line_values(lines)
+        if line_values is None:
+            order.lines = lines
+            order.save()
+        else:
+            # The order by the ORM (its checks and create hooks), its lines
+            # and their taxes by one plain INSERT each (insert_plain): no
+            # read back of each line and tax to validate it
+            order.save()
+            cls._insert_lines(order, line_values)
         Hold.convert(holds, order)
         return order
+
+    @classmethod
+    def _plain_line_values(cls, lines):
+        """The values of the unsaved lines, each with the values of its
+        One2Many records by field name under '_children', or None when a
+        line has a value that only the ORM saves"""
+        OrderLine = Pool().get('ticket.order.line')
+        vlist = []
+        for line in lines:
+            if not isinstance(line, OrderLine) or line.id is not None and (
+                    line.id >= 0):
+                return None
+            values = line._save_values()
+            children = {}
+            for name in list(values):
+                field = OrderLine._fields.get(name)
+                if field is None:
+                    return None
+                if field._type == 'one2many':
+                    actions = values.pop(name)
+                    if not actions:
+                        continue
+                    if (len(actions) != 1 or actions[0][0] != 'create'
+                            or not field.field):
+                        return None
+                    children[name] = actions[0][1]
+                elif field._type == 'many2many':
+                    return None
+            values['_children'] = children
+            vlist.append(values)
+        return vlist
+
+    @classmethod
+    def _insert_lines(cls, order, line_values):
+        "Create the lines of line_values (_plain_line_values) of order"
+        OrderLine = Pool().get('ticket.order.line')
+        currency = company_currency(order.company)
+        children = [v.pop('_children') for v in line_values]
+        ids = cls.insert_plain('ticket.order.line',
+            [dict(v, order=order.id) for v in line_values], currency)
+        by_field = {}
+        for line_id, values in zip(ids, children):
+            for name, vlist in values.items():
+                field = OrderLine._fields[name]
+                by_field.setdefault(name, []).extend(
+                    dict(v, **{field.field: line_id}) for v in vlist)
+        for name, vlist in by_field.items():
+            cls.insert_plain(
+                OrderLine._fields[name].model_name, vlist, currency)
+        return ids
+
+    @classmethod
+    def insert_plain(cls, model, vlist, currency, check_access=False):
+        """Create the records of model of the order's creation from vlist
+        (with the ids of their order or line), in order; return their ids.
+
+        As ModelSQL.create called by the order's save (no access check
+        unless check_access: as a direct create; preprocess_values,
+        defaults, record rules, check_modification, computed fields,
+        triggers) in one INSERT without reading the rows back to validate
+        them: only for models without a create or validation of their own
+        and values of stored fields without domain whose checks are the
+        table's (NOT NULL, CHECK constraints, foreign keys) and, for the
+        amounts (digits of 'currency', currency), the digits checked here.
+        ModelSQL.create otherwise."""
+        Model = Pool().get(model)
+        if not vlist:
+            return []
+        with (contextlib.nullcontext() if check_access
+                else without_check_access()):
+            if not cls._plain_amounts(Model, vlist, currency):
+                return [r.id for r in Model.create(vlist)]
+            vlist = Model._before_create(vlist)
+            if not cls._plain_amounts(Model, vlist, currency):
+                return [r.id for r in Model.create(vlist)]
+            return insert_rows(Model, vlist)
+
+    @classmethod
+    def _plain_amounts(cls, Model, vlist, currency):
+        """Whether insert_plain may insert vlist of Model: Hold._plain with
+        numeric fields whose digits are the currency's and whose values
+        pass the ORM's digits test, and no create of the model's own but
+        ticket_crm's (a refresh of the paid orders: none for a new order)"""
+        Hold = Pool().get('ticket.hold')
+        if currency is None or not Hold._plain(
+                Model, vlist, types=PLAIN_AMOUNT_TYPES):
+            return False
+        if not _plain_create(Model):
+            return False
+        names = set().union(*vlist)
+        for name in names:
+            field = Model._fields[name]
+            if field._type == 'char' and getattr(field, 'size', None):
+                # the ORM's size test
+                return False
+            if field._type != 'numeric':
+                continue
+            if getattr(field, 'digits', None) != 'currency' or (
+                    getattr(Model._fields.get('currency'), 'getter', None)
+                    != 'on_change_with_currency'):
+                return False
+            int_size, dec_size = currency.get_digits()
+            for values in vlist:
+                value = values.get(name)
+                if value is None:
+                    continue
+                if not isinstance(value, Decimal):
+                    return False
+                if int_size is not None and value and (
+                        math.ceil(math.log10(abs(value))) > int_size):
+                    return False
+                if dec_size is not None and (
+                        value.as_tuple().exponent < -dec_size):
+                    return False
+        return True
 
     @classmethod
     def _lines_from_holds(cls, holds):

@@ -215,6 +215,9 @@ class Order(metaclass=PoolMeta):
         OrderLine = pool.get('ticket.order.line')
         assigned = AccessList.assign(quote.request, lock=True)
         order = super().create_from_quote(quote, holds, **kwargs)
+        if not assigned:
+            # no restricted tariff: no line to read for an entry
+            return order
         by_entry = defaultdict(list)
         for line in order.lines:
             if line.tariff in assigned:

@@ -8,6 +8,8 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
+from guichet.ticket_event.common import company_currency
+
 from .engine import LineRequest, QuoteRequest
 from .exceptions import PricingError
 
@@ -109,9 +111,11 @@ class Order(metaclass=PoolMeta):
             channel=quote.request.channel, payment_delay=payment_delay,
             lines=cls.lines_from_quote(quote), values=values)
         # the taxes in one INSERT, not a second save of the whole order
-        OrderTax = Pool().get('ticket.order.tax')
-        OrderTax.create([{'order': order.id, 'tax': t.tax.id, 'base': t.base,
-                    'amount': t.amount} for t in quote.tax_lines])
+        # (nor a read back of each: their amounts are the quote's, rounded)
+        cls.insert_plain('ticket.order.tax', [{'order': order.id,
+                    'tax': t.tax.id, 'base': t.base, 'amount': t.amount}
+                for t in quote.tax_lines], company_currency(order.company),
+            check_access=True)
         return order
 
     @classmethod

@@ -134,7 +134,8 @@ def cart_values(web, holds, promo_code=None, credit_codes=()):
     return {
         'holds': holds,
         'quote': quote,
-        'currency': holds[0].company.currency if holds else None,
+        # the quote's currency: the holds' company's (no read of it)
+        'currency': quote.currency if quote else None,
         'expires_at': min(h.expires_at for h in holds) if holds else None,
         }
 

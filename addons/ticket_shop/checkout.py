@@ -15,7 +15,7 @@ from trytond.i18n import gettext
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from guichet.ticket_event.common import now
+from guichet.ticket_event.common import company_currency, now
 from guichet.ticket_pricing.engine import LineRequest, QuoteRequest
 from guichet.ticket_pricing.exceptions import PricingError
 
@@ -279,6 +279,7 @@ def place_order(holds, data, files, language, shop_url):
     pool = Pool()
     Configuration = pool.get('ticket.configuration')
     Order = pool.get('ticket.order')
+    OrderLine = pool.get('ticket.order.line')
     Attendee = pool.get('ticket.shop.attendee')
     Answer = pool.get('ticket.shop.answer')
     Consent = pool.get('ticket.shop.consent')
@@ -341,13 +342,19 @@ def place_order(holds, data, files, language, shop_url):
             raise pricing_error(error)
         if order.promo_uses:
             Order.write([order], {'shop_promo_uses': order.promo_uses})
-        lines = sorted(order.lines, key=lambda l: l.id)
-        attendees = {}
-        for slot in form.slots:
-            attendees[slot.key] = Attendee(order=order,
-                line=lines[slot.index], position=slot.position,
-                holder_name=holders.get(slot.key))
-        Attendee.save(list(attendees.values()))
+        # the ids of the lines only (no read of the order nor its lines)
+        lines = OrderLine.search(
+            [('order', '=', order.id)], order=[('id', 'ASC')])
+        # one INSERT, without reading the attendees back to validate them
+        # (Order.insert_plain: the ORM's create for what it cannot insert)
+        keys = [slot.key for slot in form.slots]
+        ids = Order.insert_plain('ticket.shop.attendee', [{
+                    'order': order.id,
+                    'line': lines[slot.index].id,
+                    'position': slot.position,
+                    'holder_name': holders.get(slot.key),
+                    } for slot in form.slots], company_currency(company))
+        attendees = dict(zip(keys, Attendee.browse(ids)))
         Answer.save([answer_record(order, question, slot and attendees[
                         slot.key], value)
                 for question, slot, value in answers])

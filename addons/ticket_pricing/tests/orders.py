@@ -1,9 +1,13 @@
 "Tests of priced orders: from a quote to paid tickets"
 from decimal import Decimal
+from unittest.mock import patch
 
+from trytond.model.exceptions import (
+    DigitsValidationError, RequiredValidationError, SQLConstraintError)
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
 
 from guichet.ticket_event.tests.helpers import counts
 
@@ -87,6 +91,98 @@ class OrderTestMixin:
             self.assertEqual(counts(session.pool, stalls_pool),
                 [(0, 3), (0, 2)])
             self.assertEqual(CapacityPool.check_counts(), [])
+
+    @with_transaction()
+    def test_order_from_quote_plain_as_orm(self):
+        "The order's lines and taxes inserted by plain SQL are those that "
+        "the ORM creates (the back office's path)"
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        company = create_company()
+
+        def stored(order):
+            order = Order(order.id)
+            return ([(l.kind, l.tariff, l.product, l.session, l.description,
+                        l.quantity, l.unit_price, l.discount,
+                        l.untaxed_amount, l.tax_amount, l.total_amount,
+                        l.tickets_per_unit, l.access_entry, l.create_uid,
+                        [(t.tax, t.base, t.amount, t.create_uid)
+                            for t in l.taxes])
+                    for l in sorted(order.lines, key=lambda l: l.id)],
+                [(t.tax, t.base, t.amount, t.create_uid)
+                    for t in sorted(order.tax_lines, key=lambda t: t.id)],
+                order.total, order.untaxed_amount, order.tax_amount)
+
+        with set_company(company):
+            event, session, adult, child, fees = setup_fees(company)
+            create_fee(company, "Booking fee", fees, amount='1.00',
+                channels=['web'])
+            wanted = [(adult, session, 2), (child, session, 1)]
+            plain_calls = []
+            plain_values = Order._plain_line_values.__func__
+
+            def spy(cls, lines):
+                values = plain_values(cls, lines)
+                plain_calls.append(values is not None)
+                return values
+
+            quote = quote_lines(wanted)
+            with patch.object(Order, '_plain_line_values', classmethod(spy)):
+                plain = Order.create_from_quote(quote,
+                    [Hold.reserve_quote(quote)])
+            self.assertEqual(plain_calls, [True])
+
+            quote = quote_lines(wanted)
+            with patch.object(Order, '_plain_line_values',
+                    classmethod(lambda cls, lines: None)), \
+                    patch.object(Order, '_plain_amounts',
+                        classmethod(lambda cls, *args: False)):
+                generic = Order.create_from_quote(quote,
+                    [Hold.reserve_quote(quote)])
+
+            self.assertEqual(stored(plain), stored(generic))
+            self.assertEqual(len(stored(plain)[0]), 3)
+            self.assertEqual(stored(plain)[2:], (quote.total,
+                    quote.total - quote.tax, quote.tax))
+
+    @with_transaction()
+    def test_order_insert_plain_checks(self):
+        "Amounts finer than the currency or missing values go through the "
+        "ORM and its checks"
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child, fees = setup_fees(company)
+            quote = quote_lines([(adult, session, 1)])
+            order = Order.create_from_quote(quote,
+                [Hold.reserve_quote(quote)])
+            tax = order.tax_lines[0].tax
+            currency = order.currency
+            self.assertTrue(Order._plain_amounts(pool.get('ticket.order.tax'),
+                    [{'order': order.id, 'tax': tax.id, 'base': D('1.00'),
+                            'amount': D('0.10')}], currency))
+            cursor = Transaction().connection.cursor()
+            # a table's check broken by the plain INSERT: the ORM's error
+            zero = {'order': order.id, 'quantity': 0, 'unit_price': D('1.00'),
+                'kind': 'fee', 'tickets_per_unit': 0}
+            self.assertTrue(Order._plain_amounts(
+                    pool.get('ticket.order.line'), [zero], currency))
+            for model, values, error in [
+                    ('ticket.order.tax', {'order': order.id, 'tax': tax.id,
+                            'base': D('1.005'), 'amount': D('0.10')},
+                        DigitsValidationError),
+                    ('ticket.order.tax', {'order': order.id, 'tax': tax.id,
+                            'base': D('1.00')}, RequiredValidationError),
+                    ('ticket.order.line', zero, SQLConstraintError),
+                    ]:
+                # (each error aborts the transaction: a savepoint each)
+                cursor.execute('SAVEPOINT insert_plain')
+                with self.assertRaises(error):
+                    Order.insert_plain(model, [values], currency)
+                cursor.execute('ROLLBACK TO SAVEPOINT insert_plain')
 
     @with_transaction()
     def test_order_pack(self):
