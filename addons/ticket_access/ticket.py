@@ -48,9 +48,19 @@ class Ticket(metaclass=PoolMeta):
             )
 
     @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # a new ticket is stamped by its INSERT (no UPDATE after it)
+        Transaction().connection.cursor().execute(
+            f'ALTER TABLE "{cls._table}" '
+            f'ALTER COLUMN access_xid SET DEFAULT {XID}')
+
+    @classmethod
     def create(cls, vlist):
+        given = [i for i, v in enumerate(vlist) if 'access_xid' in v]
         tickets = super().create(vlist)
-        touch(cls._table, [t.id for t in tickets])
+        # the others have the column's default: their transaction's id
+        touch(cls._table, [tickets[i].id for i in given])
         return tickets
 
     @classmethod

@@ -445,10 +445,15 @@ class Ticket(metaclass=PoolMeta):
         "A ticket of a pass holds an admission per component"
         Admission = Pool().get('ticket.ticket.admission')
         tickets = super().issue(lines)
+        # only a pass's line has components (Quote.check_lines): the other
+        # lines are known from the tariffs kept per process, not searched
         Admission.save([Admission(
                     ticket=t, component=c, session=c.admission_session,
                     state='valid')
-                for t in tickets if t.line for c in t.line.components])
+                for t in tickets
+                if t.line and t.line.tariff
+                and t.line.tariff.catalogue['pass_kind']
+                for c in t.line.components])
         return tickets
 
     @classmethod

@@ -336,7 +336,10 @@ class Subscription(Workflow, ModelSQL, ModelView):
     def create_for_tickets(cls, tickets):
         "Create the subscriptions of the season passes of tickets"
         OrderLine = Pool().get('ticket.order.line')
-        line_ids = {t.line.id for t in tickets if t.line}
+        # the lines of season pass tariffs, from the tariffs kept per
+        # process: a plain order's tickets need no query
+        line_ids = {t.line.id for t in tickets if t.line and t.line.tariff
+            and t.line.tariff.catalogue['pass_kind'] == 'season'}
         # one query finds the lines of season passes (usually none)
         season_lines = {l.id for l in OrderLine.search([
                     ('id', 'in', list(line_ids)),
