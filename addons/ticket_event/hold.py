@@ -213,7 +213,9 @@ class Hold(Workflow, ModelSQL, ModelView):
         hold_id, = cls._insert(cls.__name__, None,
             [dict(values, company=int(company))])
         hold = cls(hold_id)
-        hold._cache[hold_id]._update(values)
+        # as stored (a date and time to the second)
+        hold._cache[hold_id]._update({n: cls._fields[n].sql_format(v)
+                for n, v in values.items()})
         cls._insert('ticket.hold.item', hold,
             [cls._item_values(i) for i in items])
         cls._insert('ticket.allocation', hold,

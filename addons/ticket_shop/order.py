@@ -246,13 +246,14 @@ class Order(metaclass=PoolMeta):
         cursor.execute(*email.insert(
                 [Column(email, c) for c in columns]
                 + [email.create_uid, email.create_date],
-                [[values[c] for c in columns]
+                [[Email._fields[c].sql_format(values[c]) for c in columns]
                     + [transaction.user, CurrentTimestamp()]]))
         table = cls.__table__()
         cursor.execute(*table.update(
                 [Column(table, c) for c in sent]
                 + [table.write_uid, table.write_date],
-                list(sent.values()) + [transaction.user, CurrentTimestamp()],
+                [cls._fields[c].sql_format(v) for c, v in sent.items()]
+                + [transaction.user, CurrentTimestamp()],
                 where=table.id == order.id))
         forget_records(cls, [order.id])
 
