@@ -102,6 +102,17 @@ def insert_rows(Model, vlist):
     return ids
 
 
+def create_plain(Model, vlist, plain):
+    """Create the records of Model of vlist, in order; return their ids:
+    by insert_rows when plain(vlist) holds before and after
+    Model._before_create, by ModelSQL.create otherwise"""
+    if plain(vlist):
+        vlist = Model._before_create(vlist)
+        if plain(vlist):
+            return insert_rows(Model, vlist)
+    return [r.id for r in Model.create(vlist)]
+
+
 class Hold(Workflow, ModelSQL, ModelView):
     "Places held for a buyer until an order takes them or they expire"
     __name__ = 'ticket.hold'
@@ -234,8 +245,9 @@ class Hold(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _insert(cls, model, hold, vlist):
-        """Create the records of model (hold items or allocations) of hold
-        (or holds when hold is None) from vlist, in order; return their ids.
+        """Create the records of model from vlist, in order (hold items or
+        allocations of hold; the hold itself when hold is None); return
+        their ids.
 
         Like ModelSQL.create (access rights, preprocess_values, defaults,
         record rules, check_modification, triggers) in one INSERT, but
@@ -246,12 +258,7 @@ class Hold(Workflow, ModelSQL, ModelView):
         Model = Pool().get(model)
         if hold is not None:
             vlist = [dict(v, hold=hold.id) for v in vlist]
-        if not cls._plain(Model, vlist):
-            return [r.id for r in Model.create(vlist)]
-        vlist = Model._before_create(vlist)
-        if not cls._plain(Model, vlist):
-            return [r.id for r in Model.create(vlist)]
-        return insert_rows(Model, vlist)
+        return create_plain(Model, vlist, lambda v: cls._plain(Model, v))
 
     @classmethod
     def _plain(cls, Model, vlist, types=PLAIN_TYPES):

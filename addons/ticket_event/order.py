@@ -23,7 +23,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from .common import company_currency, now
 from .exceptions import OrderError
-from .hold import CHANNELS, PLAIN_TYPES, insert_rows
+from .hold import CHANNELS, PLAIN_TYPES, create_plain
 
 # The field types that the orders' plain creation (Order.insert_plain)
 # writes by SQL: the amounts too, their digits checked by the currency
@@ -356,12 +356,8 @@ class Order(Workflow, ModelSQL, ModelView):
             return []
         with (contextlib.nullcontext() if check_access
                 else without_check_access()):
-            if not cls._plain_amounts(Model, vlist, currency):
-                return [r.id for r in Model.create(vlist)]
-            vlist = Model._before_create(vlist)
-            if not cls._plain_amounts(Model, vlist, currency):
-                return [r.id for r in Model.create(vlist)]
-            return insert_rows(Model, vlist)
+            return create_plain(Model, vlist,
+                lambda v: cls._plain_amounts(Model, v, currency))
 
     @classmethod
     def _plain_amounts(cls, Model, vlist, currency):
