@@ -54,8 +54,12 @@ def main():
     parser.add_argument('--reads', action='store_true',
         help="with --sites, also where the ORM reads of the last buyer "
         "come from (model, number of ids, callers)")
+    parser.add_argument('--repeat-pages', type=int, default=0, metavar='N',
+        help="each buyer gets its checkout and payment pages N more times "
+        "(steadier means of the pages)")
     parser.add_argument('--dump', metavar='FILE',
-        help="with --total, also save the profile (pstats) to FILE")
+        help="also save the profile (pstats) to FILE (--total) or each "
+        "request's to FILE.<request> (--profile)")
     args = parser.parse_args()
     with ShopServer(DATABASE, template=TEMPLATE) as server:
         from werkzeug.test import Client
@@ -132,6 +136,8 @@ def main():
                     f'q-{shop["full"]}': 1})
             assert reply.status_code == 303, reply.status_code
             _, body = step('checkout_page', 'GET', '/checkout')
+            for _ in range(args.repeat_pages):
+                step('checkout_page', 'GET', '/checkout')
             reply, _ = step('checkout', 'POST', '/checkout', {
                     'csrf_token': CSRF.search(body).group(1),
                     'name': f'Buyer {number}',
@@ -142,6 +148,8 @@ def main():
             pay = urllib.parse.urlsplit(reply.headers['Location']).path
             _, body = step('pay_page', 'GET', pay)
             form = dict(PAY_FIELDS.findall(body))
+            for _ in range(args.repeat_pages):
+                step('pay_page', 'GET', pay)
             reply, _ = step('pay', 'POST', f'{pay}/test', dict(form,
                     action='pay', csrf_token=CSRF.search(body).group(1)))
             assert reply.status_code == 303, reply.status_code
@@ -201,8 +209,9 @@ def main():
                     sites[f'reads {name}'].items(), key=lambda i: i[0][2]):
                 print(f"  {count:4d} {model} ({ids}) {where}")
     for name, profile in profiles.items():
-        if name == 'all' and args.dump:
-            profile.dump_stats(args.dump)
+        if args.dump:
+            profile.dump_stats(args.dump if name == 'all'
+                else f"{args.dump}.{name.replace(' ', '_')}")
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(
             'tottime' if name == 'all' else 'cumulative')\

@@ -107,6 +107,24 @@ class Order(metaclass=PoolMeta):
         sessions = {l.session for l in self.lines if l.session}
         return sorted(sessions, key=lambda s: (s.start, s.id))
 
+    @property
+    def shop_zone(self):
+        """The time zone of the event of the order's first session (as
+        sessions sorts them), None without one: the pages' times, by one
+        query"""
+        from .render import shown_session
+        pool = Pool()
+        Line = pool.get('ticket.order.line')
+        Session = pool.get('ticket.session')
+        line, session = Line.__table__(), Session.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*line.join(session,
+                condition=line.session == session.id).select(session.id,
+                where=line.order == self.id,
+                order_by=[session.start.asc, session.id.asc], limit=1))
+        row = cursor.fetchone()
+        return shown_session(row[0]).event.timezone if row else None
+
     @classmethod
     def find_by_token(cls, token):
         "The order of a shop link token, or None"

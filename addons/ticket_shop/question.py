@@ -17,6 +17,7 @@ from guichet.ticket_event.common import clears_caches
 
 from .exceptions import AnswerError
 from .organizer import CheckoutSettingsCacheMixin
+from .render import SessionViewCacheMixin, TaxLabelCacheMixin
 
 TYPES = [
     ('text', "Text"),
@@ -57,10 +58,12 @@ QuestionCacheMixin = clears_caches(_event_checkout_cache)
 
 
 class Translation(
-        QuestionCacheMixin, CheckoutSettingsCacheMixin, metaclass=PoolMeta):
+        QuestionCacheMixin, CheckoutSettingsCacheMixin,
+        SessionViewCacheMixin, TaxLabelCacheMixin, metaclass=PoolMeta):
     """A translation edited by itself (Administration ▸ Translations) may be
-    a question's, a consent's or a payment method's text: the values kept
-    per process go (the checkout settings: organizer.py)"""
+    a question's, a consent's or a payment method's text, an event's name or
+    a tax's: the values kept per process go (the checkout settings:
+    organizer.py; what the pages show of sessions and taxes: render.py)"""
     __name__ = 'ir.translation'
 
 

@@ -227,6 +227,79 @@ class ShopTestMixin:
             self.assertEqual(checkout_form(quote).holder_names, 'required')
 
     @with_transaction()
+    def test_shown_sessions_and_taxes_follow_changes(self):
+        "What the pages show of sessions and taxes follows every change"
+        from ..render import shown_session, tax_label
+        pool = Pool()
+        Event = pool.get('ticket.event')
+        Session = pool.get('ticket.session')
+        Tax = pool.get('account.tax')
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        Lang.write(Lang.search([('code', '=', 'fr')]), {'translatable': True})
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _ = catalogue(company)
+            tax, = adult.product.customer_taxes_used
+
+            def shown(language='en'):
+                with Transaction().set_context(language=language):
+                    view = shown_session(session)
+                    return (view.id, view.start, view.end, view.event.id,
+                        view.event.name, view.event.timezone,
+                        view.event.hide_dates)
+
+            def label(language='en'):
+                with Transaction().set_context(language=language):
+                    return tax_label(tax)
+            self.assertEqual(shown(), (session.id, session.start,
+                    session.end, event.id, event.name, event.timezone,
+                    event.hide_dates))
+            self.assertEqual(shown_session(session.id), shown_session(
+                    session))
+            with Transaction().set_context(language='fr'):
+                Event.write([event], {'name': "La Fête"})
+            self.assertEqual(shown('fr')[4], "La Fête")
+            self.assertEqual(shown('en')[4], event.name)
+            Event.write([event], {'name': "The Party",
+                    'timezone': 'America/Montreal'})
+            self.assertEqual(shown()[4:6], ("The Party", 'America/Montreal'))
+            start = session.start + dt.timedelta(hours=1)
+            Session.write([session], {'start': start})
+            self.assertEqual(shown()[1], start)
+            # a translation edited by itself (Administration ▸ Translations)
+            translation, = Translation.search([
+                    ('name', '=', 'ticket.event,name'),
+                    ('res_id', '=', event.id), ('lang', '=', 'fr')])
+            # (fuzzy since the English name changed)
+            Translation.write([translation], {
+                    'value': "La Grande Fête", 'fuzzy': False})
+            Transaction().cache.clear()     # the records of a next request
+            self.assertEqual(shown('fr')[4], "La Grande Fête")
+
+            self.assertEqual(label(), tax.description or tax.name)
+            Tax.write([tax], {'description': "VAT 5.5 %"})
+            self.assertEqual(label(), "VAT 5.5 %")
+            with Transaction().set_context(language='fr'):
+                Tax.write([tax], {'description': "TVA 5,5 %"})
+            self.assertEqual(label('fr'), "TVA 5,5 %")
+            self.assertEqual(label('en'), "VAT 5.5 %")
+
+    @with_transaction()
+    def test_order_shop_zone(self):
+        "An order's pages show times in its first session's time zone"
+        pool = Pool()
+        Event = pool.get('ticket.event')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, _ = catalogue(company)
+            Event.write([event], {'timezone': 'Pacific/Noumea'})
+            order = place_order([add_to_cart(session, [(adult, 1, None)])],
+                buyer(method=card()), Files(), 'en',
+                'https://shop.example.org/db/ticket/shop')
+            self.assertEqual(order.shop_zone, 'Pacific/Noumea')
+
+    @with_transaction()
     def test_checkout_refusals_change_nothing(self):
         "Every invalid field is reported and nothing is written"
         pool = Pool()
