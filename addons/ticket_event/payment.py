@@ -200,6 +200,13 @@ class Payment(Workflow, ModelSQL, ModelView):
                     ], limit=1)
             return existing, False
         payment = cls(payment_id)
+        # its values kept in the transaction's cache as its read would
+        # (a write by settle drops them)
+        payment._cache[payment_id]._update({
+                'order': order.id, 'kind': 'payment', 'provider': provider,
+                'method': method, 'amount': amount,
+                'currency': currency.id, 'reference': reference,
+                'state': 'succeeded'})
         cls.settle(order, payment)
         return cls(payment.id), True
 

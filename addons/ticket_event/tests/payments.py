@@ -169,6 +169,28 @@ class PaymentTestMixin:
                 [('transition', 'state:paid')])
 
     @with_transaction()
+    def test_payment_cached_as_stored(self):
+        "The new payment's values kept in the cache are those stored"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 2)
+            names = ['order', 'kind', 'provider', 'method', 'amount',
+                'currency', 'reference', 'state']
+            payment, _ = Payment.record(
+                order, 'manual', 'CACHED-1', Decimal('20'))
+            cached = {n: payment._cache[payment.id][n] for n in names}
+            Transaction().counter += 1
+            for cache in Transaction().cache.values():
+                cache.clear()
+            stored = Payment.read([payment.id], names)[0]
+            self.assertEqual(cached, {n: stored[n] for n in names})
+            self.assertEqual(str(cached['amount']), str(stored['amount']))
+            self.assertEqual(Payment(payment.id).state, 'succeeded')
+
+    @with_transaction()
     def test_payment_same_reference_twice(self):
         "The same notification twice makes one payment"
         pool = Pool()
