@@ -28,13 +28,15 @@ _seated = contextvars.ContextVar('ticket_seating_seated', default=None)
 
 def _may_be_seated(line):
     """Whether seats may be booked for order line: a session with a seat
-    map or none known, or a pass (its sessions' seats), from the values
-    kept per process (Session.sale_values, Tariff.catalogue)"""
+    map, or a pass (its sessions' seats), from the values kept per process
+    (Session.sale_values, Tariff.catalogue); the seats are booked for the
+    sessions of the hold items the lines are made from, never for a line
+    without a session (a fee, an add-on) but through a pass"""
     tariff = getattr(line, 'tariff', None)
     if tariff is not None and tariff.catalogue['pass_kind']:
         return True
     session = line.session
-    return session is None or session.sale_values['seat_map'] is not None
+    return session is not None and session.sale_values['seat_map'] is not None
 
 
 class Hold(metaclass=PoolMeta):
