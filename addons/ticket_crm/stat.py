@@ -255,27 +255,41 @@ class PartyStat(ModelSQL):
     def add_paid(cls, orders):
         """Sum up orders just paid in fewer statements than refresh (the
         payment is on the buyers' critical path): their detail rows are
-        added and their amounts added to their buyers' summary rows"""
+        added and their amounts added to their buyers' summary rows, in
+        one statement.
+
+        The buyers' advisory locks (as refresh takes them) come first: each
+        write of the statement waits for them (a one-time filter on the
+        locks' row count), so that a refresh of a buyer running at the same
+        time either sees this payment committed or is waited for; the
+        summary rows are added to (not recomputed), so the statement's
+        snapshot taken before the wait does not matter."""
         order_ids = _ids(orders)
         if not order_ids:
             return
         cursor = Transaction().connection.cursor()
-        params = {'user': Transaction().user, 'orders': order_ids}
-        cursor.execute('SELECT pg_advisory_xact_lock(%(key)s, p) '
-            'FROM (SELECT DISTINCT party AS p FROM ticket_order '
-            'WHERE id = ANY(%(orders)s) AND party IS NOT NULL '
-            'ORDER BY party) AS s', dict(params, key=LOCK_KEY))
-        cursor.fetchall()
-        where = 'o.id = ANY(%(orders)s)'
-        cursor.execute(cls._PURCHASES.format(where=where), params)
-        cursor.execute(cls._SPENDS.format(where=where), params)
-        cursor.execute('''
+        params = {'user': Transaction().user, 'orders': order_ids,
+            'key': LOCK_KEY}
+        where = ('o.id = ANY(%(orders)s) '
+            'AND (SELECT COUNT(*) FROM locked) >= 0')
+        purchases = cls._PURCHASES.format(where=where)
+        spends = cls._SPENDS.format(where=where)
+        cursor.execute(f'''
+            WITH locked AS MATERIALIZED (
+                SELECT pg_advisory_xact_lock(%(key)s, p)
+                FROM (SELECT DISTINCT party AS p FROM ticket_order
+                    WHERE id = ANY(%(orders)s) AND party IS NOT NULL
+                    ORDER BY party) AS s),
+            purchases AS ({purchases}),
+            spends AS ({spends}
+                RETURNING party, company, amount, paid_at)
             INSERT INTO ticket_crm_party_stat AS st (create_uid,
                 create_date, party, company, orders, amount, first_purchase,
                 last_purchase)
             SELECT %(user)s, CURRENT_TIMESTAMP, s.party, s.company,
                 COUNT(*), SUM(s.amount), MIN(s.paid_at), MAX(s.paid_at)
-            FROM ticket_crm_spend s WHERE s."order" = ANY(%(orders)s)
+            FROM spends s
+            WHERE (SELECT COUNT(*) FROM locked) >= 0
             GROUP BY s.party, s.company
             ON CONFLICT (company, party) DO UPDATE SET
                 orders = st.orders + EXCLUDED.orders,

@@ -452,9 +452,12 @@ class Order(Workflow, ModelSQL, ModelView):
         # The state of the transition goes with the payment's values: the
         # order is written once; the transition then finds it paid already
         # and writes nothing more, so it is logged here.
-        cls._write_paid(orders, {
-                'state': 'paid', 'paid_at': now(), 'reserved_until': None})
-        cls.log(orders, 'transition', 'state:paid')
+        if cls._write_paid(orders, {
+                    'state': 'paid', 'paid_at': now(),
+                    'reserved_until': None}):
+            cls._log_plain(orders, 'transition', 'state:paid')
+        else:
+            cls.log(orders, 'transition', 'state:paid')
         # Last: the UPDATE of the pools locks their rows until the commit,
         # and every sale of the session waits for them.
         Allocation.sell(allocations)
@@ -502,6 +505,47 @@ class Order(Workflow, ModelSQL, ModelView):
                         except KeyError:
                             pass
         return True
+
+    @classmethod
+    def _log_plain(cls, orders, event, target):
+        """Write the back-office history entries (ir.model.log) of event
+        on orders now by one INSERT, with the values the ORM saves at the
+        commit for cls.log (the resource, event, target, user and the
+        create user and date): the ORM's save at the commit costs a
+        creation with its validation and read-back.
+
+        cls.log (the ORM at the commit) when a module gives ir.model.log
+        a create, a validation or defaults of its own, a history or a trigger on creation."""
+        pool = Pool()
+        Log = pool.get('ir.model.log')
+        Trigger = pool.get('ir.trigger')
+        if not cls._log or not orders:
+            return
+        if (Log._history
+                # no create but the ORM's and ResourceAccessMixin's (an
+                # access check, none at the commit: without_check_access)
+                or any(klass.__module__ not in {
+                            'trytond.model.modelsql',
+                            'trytond.model.modelstorage',
+                            'trytond.ir.resource'}
+                    for klass in Log.__mro__ if 'create' in vars(klass))
+                or Log.validate.__func__ is not ModelSQL.validate.__func__
+                or Log.validate_fields.__func__
+                is not ModelSQL.validate_fields.__func__
+                or set(Log._defaults) - {'resource', 'create_uid',
+                    'create_date', 'write_uid', 'write_date'}
+                or Trigger.get_triggers(Log.__name__, 'create')):
+            cls.log(orders, event, target)
+            return
+        transaction = Transaction()
+        user = transaction.user
+        table = Log.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.insert(
+                [table.create_uid, table.create_date, table.resource,
+                    table.event, table.target, table.user],
+                [[user, CurrentTimestamp(), f'{cls.__name__},{o.id}',
+                        event, target, user] for o in orders]))
 
     @classmethod
     @ModelView.button

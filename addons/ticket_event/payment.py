@@ -199,9 +199,17 @@ class Payment(Workflow, ModelSQL, ModelView):
                     ('reference', '=', reference),
                     ], limit=1)
             return existing, False
+        state = cls.settle(order, cls(payment_id))
         payment = cls(payment_id)
-        cls.settle(order, payment)
-        return cls(payment.id), True
+        if state == 'succeeded':
+            # its values kept in the transaction's cache as its read would
+            # give them (settle wrote nothing to it)
+            payment._cache[payment_id]._update({
+                    'order': order.id, 'kind': 'payment',
+                    'provider': provider, 'method': method,
+                    'amount': amount, 'currency': currency.id,
+                    'reference': reference, 'state': state})
+        return payment, True
 
     @classmethod
     def _check_amount(cls, order, amount):
@@ -248,14 +256,15 @@ class Payment(Workflow, ModelSQL, ModelView):
     @classmethod
     def settle(cls, order, payment):
         """Apply a new succeeded payment to its (locked) order: pay it when
-        covered, revive it if it expired, or mark the payment to refund"""
+        covered, revive it if it expired, or mark the payment to refund;
+        return the payment's state"""
         Order = Pool().get('ticket.order')
         if order.state == 'expired':
             if not Order.try_revive(order):
                 cls.write([payment], {'state': 'refund_due', 'note': '\n'.join(
                             filter(None, [payment.note, gettext(
                                         'ticket_event.msg_payment_late')]))})
-                return
+                return 'refund_due'
             order = Order(order.id)
         if order.state == 'reserved':
             if order.amount_paid >= order.payable_amount:
@@ -264,6 +273,8 @@ class Payment(Workflow, ModelSQL, ModelView):
             cls.write([payment], {'state': 'refund_due', 'note': '\n'.join(
                         filter(None, [payment.note, gettext(
                                     'ticket_event.msg_payment_cancelled')]))})
+            return 'refund_due'
+        return 'succeeded'
 
     @classmethod
     def refund(cls, payment, amount=None, reference=None, date=None,

@@ -318,9 +318,14 @@ class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
                 'end': session.end,
                 'pools': tuple(p.id for p in session.pools),
                 }
+            values.update(session._more_sale_values())
             if saved:
                 _sale_values.set(self.id, values)
         return values
+
+    def _more_sale_values(self):
+        "The plain values modules add to sale_values (kept with them)"
+        return {}
 
     def check_on_sale(self, channel, at=None):
         "Raise SaleClosedError unless channel may sell this session now"

@@ -117,12 +117,20 @@ class Ticket(Workflow, ModelSQL, ModelView):
         Configuration = Pool().get('ticket.configuration')
         sequence = Configuration.sequence('ticket_sequence')
         tickets = []
+        # the holder of each order read once: the sequence's numbers empty
+        # the transaction's cache, the party would be read again per line
+        holders = {}
         for line in lines:
+            count = line.quantity * line.tickets_per_unit
+            if not count:
+                continue
             order = line.order
-            # the name (a party's rec_name when it has one) in one read
-            holder = (order.party.name or order.party.rec_name
-                ) if order.party else None
-            for _ in range(line.quantity * line.tickets_per_unit):
+            if order.id not in holders:
+                # the name (a party's rec_name when it has none) in one read
+                holders[order.id] = (order.party.name or order.party.rec_name
+                    ) if order.party else None
+            holder = holders[order.id]
+            for _ in range(count):
                 tickets.append(cls(
                         number=sequence.get(),
                         secret=new_secret(),

@@ -7,6 +7,7 @@ gives them back.
 claimed in the hold's transaction, after its places
 (``SeatService.plan`` / ``SeatService.claim``).
 """
+import contextvars
 from collections import defaultdict
 
 from sql import Null
@@ -18,6 +19,24 @@ from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 from .inventory import Inventory
+
+
+# The orders being paid (Order._pay) whose lines may have seats, gathered
+# by Ticket.issue
+_seated = contextvars.ContextVar('ticket_seating_seated', default=None)
+
+
+def _may_be_seated(line):
+    """Whether seats may be booked for order line: a session with a seat
+    map, or a pass (its sessions' seats), from the values kept per process
+    (Session.sale_values, Tariff.catalogue); the seats are booked for the
+    sessions of the hold items the lines are made from, never for a line
+    without a session (a fee, an add-on) but through a pass"""
+    tariff = getattr(line, 'tariff', None)
+    if tariff is not None and tariff.catalogue['pass_kind']:
+        return True
+    session = line.session
+    return session is not None and session.sale_values['seat_map'] is not None
 
 
 class Hold(metaclass=PoolMeta):
@@ -87,9 +106,16 @@ class Order(metaclass=PoolMeta):
     @classmethod
     def _pay(cls, orders):
         "The seats of a paid order are sold"
-        super()._pay(orders)
-        if orders:
-            ids = [o.id for o in orders]
+        # the tickets issued by the payment tell whether its orders may
+        # have seats (Ticket.issue): none for the sessions without a map
+        token = _seated.set(set())
+        try:
+            super()._pay(orders)
+            seated = _seated.get()
+        finally:
+            _seated.reset(token)
+        ids = [o.id for o in orders if o.id in seated]
+        if ids:
             Inventory.move(lambda t: t.order.in_(ids), 'held', 'sold')
 
     @classmethod
@@ -132,8 +158,14 @@ class Ticket(metaclass=PoolMeta):
     def issue(cls, lines):
         "Each ticket of a seated session carries one of its order's seats"
         Subscription = Pool().get('ticket.subscription')
+        seated = _seated.get()
+        if seated is not None:
+            # paying orders: only the orders whose lines may have seats
+            # have bookings to sell and to give to their tickets
+            seated.update(l.order.id for l in lines if _may_be_seated(l))
         tickets = super().issue(lines)
-        cls.assign_seats(tickets)
+        cls.assign_seats([t for t in tickets
+                if seated is None or t.order.id in seated])
         Subscription.set_seats(tickets)
         return tickets
 

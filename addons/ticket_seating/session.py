@@ -117,6 +117,13 @@ class Session(metaclass=PoolMeta):
                             session=session.rec_name,
                             map=session.seat_map.rec_name))
 
+    def _more_sale_values(self):
+        # whether the session is seated, kept per process: a payment of
+        # its orders looks for seats only then (Order._pay, Ticket.issue)
+        values = super()._more_sale_values()
+        values['seat_map'] = self.seat_map.id if self.seat_map else None
+        return values
+
     def seat_mode(self, channel):
         "How channel sells the seats of the session (MODES)"
         for mode in self.event.seat_modes:

@@ -94,10 +94,101 @@ class PaymentTestMixin:
             self.assertIsNotNone(order.paid_at)
             self.assertIsNone(order.reserved_until)
             self.assertIsNotNone(order.write_date)
+            # the history entry written at once (not left to the commit)
+            self.assertEqual([(l.event, l.target)
+                    for l in transaction.log_records
+                    if l.resource == order and l.event == 'transition'], [])
+            Log = pool.get('ir.model.log')
+            self.assertEqual([(l.event, l.target) for l in Log.search([
+                            ('resource', '=', str(order)),
+                            ('event', '=', 'transition'),
+                            ])],
+                [('transition', 'state:paid')])
+
+    def _log_rows(self, order):
+        "The history rows of order as stored, without their ids"
+        cursor = Transaction().connection.cursor()
+        cursor.execute('SELECT create_uid, create_date, write_uid, '
+            'write_date, resource, event, target, "user" '
+            'FROM ir_model_log WHERE resource = %s ORDER BY id',
+            (str(order),))
+        return cursor.fetchall()
+
+    @with_transaction()
+    def test_payment_log_as_orm(self):
+        "The paid transition's history row is the one the ORM stores"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            paid, other = priced_order(session, 1), priced_order(session, 1)
+            transaction = Transaction()
+            transaction.log_records.clear()
+            Payment.record(paid, 'manual', 'LOG-1', Decimal('10'))
+            self.assertEqual(Order(paid.id).state, 'paid')
+            plain = self._log_rows(paid)
+
+            # the ORM's: the entry saved at the commit
+            Order.log([other], 'transition', 'state:paid')
+            transaction._store_log_records()
+            orm = self._log_rows(other)
+
+            self.assertEqual(len(plain), 1)
+            self.assertEqual([r[:4] + r[5:] for r in plain],
+                [r[:4] + r[5:] for r in orm])
+            self.assertEqual(plain[0][4], f'ticket.order,{paid.id}')
+
+    @with_transaction()
+    def test_payment_log_fallback(self):
+        "A trigger on the history's creation: the ORM saves it at commit"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        Trigger = pool.get('ir.trigger')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 1)
+            transaction = Transaction()
+            transaction.log_records.clear()
+            get_triggers = Trigger.get_triggers
+
+            def triggers(model, mode):
+                if model == 'ir.model.log':
+                    return [None]
+                return get_triggers(model, mode)
+            with patch.object(Trigger, 'get_triggers', triggers):
+                Payment.record(order, 'manual', 'LOG-2', Decimal('10'))
+            self.assertEqual(Order(order.id).state, 'paid')
+            self.assertEqual(self._log_rows(order), [])
             self.assertEqual([(l.event, l.target)
                     for l in transaction.log_records
                     if l.resource == order and l.event == 'transition'],
                 [('transition', 'state:paid')])
+
+    @with_transaction()
+    def test_payment_cached_as_stored(self):
+        "The new payment's values kept in the cache are those stored"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 2)
+            names = ['order', 'kind', 'provider', 'method', 'amount',
+                'currency', 'reference', 'state']
+            payment, _ = Payment.record(
+                order, 'manual', 'CACHED-1', Decimal('20'))
+            cached = {n: payment._cache[payment.id][n] for n in names}
+            Transaction().counter += 1
+            for cache in Transaction().cache.values():
+                cache.clear()
+            stored = Payment.read([payment.id], names)[0]
+            self.assertEqual(cached, {n: stored[n] for n in names})
+            self.assertEqual(str(cached['amount']), str(stored['amount']))
+            self.assertEqual(Payment(payment.id).state, 'succeeded')
 
     @with_transaction()
     def test_payment_same_reference_twice(self):

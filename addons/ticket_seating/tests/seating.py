@@ -1,6 +1,7 @@
 "Tests of seats sold through holds, orders and tickets"
 import datetime as dt
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond import backend
 from trytond.modules.company.tests import create_company, set_company
@@ -9,7 +10,8 @@ from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import now
-from guichet.ticket_event.tests.helpers import counts, pdf_text
+from guichet.ticket_event.tests.helpers import (
+    counts, create_event, pdf_text)
 
 from ..exceptions import SeatingError
 from ..inventory import Inventory
@@ -170,6 +172,37 @@ class SeatingTestMixin:
             _, content, _, _ = Report.execute([order.id], {})
             text = pdf_text(content)
             self.assertIn("Seat: Orchestre, row A, seat 3", text)
+
+    @with_transaction()
+    def test_unseated_payment_looks_for_no_seat(self):
+        """Paying an order of a session without a map looks for no seat
+        (no booking search, no inventory move); a seated one does"""
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        Booking = pool.get('ticket.seat.booking')
+        company = create_company()
+        with set_company(company):
+            theatre = create_theatre(company)
+            event, (session,), tariffs = seated_event(company, theatre)
+            free, = create_event(company, (10,))[1]
+            for target, seated in [(free, False), (session, True)]:
+                item = {'session': target, 'quantity': 2}
+                if seated:
+                    item['tariff'] = tariffs['Orchestre Plein'].id
+                order = Order.create_from_holds([Hold.reserve([item])])
+                with patch.object(Booking, 'search',
+                            wraps=Booking.search) as search, \
+                        patch.object(Inventory, 'move',
+                            wraps=Inventory.move) as move:
+                    Order.pay([order])
+                self.assertEqual(search.called, seated)
+                self.assertEqual(move.called, seated)
+                order = Order(order.id)
+                self.assertEqual(order.state, 'paid')
+                self.assertEqual(len(order.tickets), 2)
+                self.assertEqual({b.state for b in order.seat_bookings},
+                    {'sold'} if seated else set())
 
     @with_transaction()
     def test_seat_sold_once_in_postgresql(self):

@@ -1,6 +1,7 @@
 "Tests of the shop's services: checkout, questions, refunds, late payments."
 import datetime as dt
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond.config import config
 from trytond.modules.company.tests import create_company, set_company
@@ -621,6 +622,66 @@ class ShopTestMixin:
             self.assertEqual(task.data['method'], 'send_shop_email')
             self.assertEqual(list(task.data['args']), ['confirmation', 'en', 2])
             self.assertGreater(task.scheduled_at, dt.datetime.now())
+
+    def _queue_rows(self, ids):
+        cursor = Transaction().connection.cursor()
+        cursor.execute('SELECT create_uid, write_uid, write_date, name, '
+            'data, dequeued_at, finished_at, scheduled_at, expected_at, '
+            'create_date, enqueued_at '
+            'FROM ir_queue WHERE id = ANY(%s) ORDER BY id', (ids,))
+        return cursor.fetchall()
+
+    @with_transaction()
+    def test_email_queued_as_by_the_orm(self):
+        "The e-mail's task pushed by SQL is the row the ORM's push gives"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Queue = pool.get('ir.queue')
+        company = create_company()
+        with set_company(company):
+            _, session, adult, _ = catalogue(company)
+            order = self.paid_order(session, adult)
+            Queue.delete(Queue.search([]))
+            tasks = []
+            for plain in [True, False]:
+                with patch.object(Queue, '_push_plain',
+                        return_value=plain), \
+                        patch.object(Queue, 'create',
+                            wraps=Queue.create) as create:
+                    Order.queue_shop_email(order, 'confirmation',
+                        delay=dt.timedelta(minutes=4), attempt=3)
+                self.assertEqual(create.called, not plain)
+                task, = Queue.search([('id', 'not in', tasks)])
+                tasks.append(task.id)
+            plain, orm = self._queue_rows(tasks)
+            # all but the times taken at the call
+            self.assertEqual(plain[:7] + plain[8:10], orm[:7] + orm[8:10])
+            # the scheduled time and enqueued time: now (to the call)
+            for row in [plain, orm]:
+                self.assertLess(abs(row[7] - row[10]
+                        - dt.timedelta(minutes=4)), dt.timedelta(seconds=5))
+            task = Queue(tasks[0])
+            self.assertEqual(task.data['method'], 'send_shop_email')
+            self.assertEqual(list(task.data['instances']), [order.id])
+            self.assertEqual(list(task.data['args']),
+                ['confirmation', order.language or 'en', 3])
+
+    @with_transaction()
+    def test_email_queued_by_the_orm_with_trigger(self):
+        "A trigger on the tasks' creation: the task goes through the ORM"
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        Trigger = pool.get('ir.trigger')
+        self.assertTrue(Queue._push_plain('ticket_shop_email'))
+        self.assertFalse(Queue._push_plain(''))
+        get_triggers = Trigger.get_triggers
+
+        def triggers(model, mode):
+            if model == 'ir.queue':
+                return [None]
+            return get_triggers(model, mode)
+        with patch.object(Trigger, 'get_triggers', triggers):
+            self.assertFalse(Queue._push_plain('ticket_shop_email'))
 
     @with_transaction()
     def test_email_recorded_as_by_the_orm(self):
