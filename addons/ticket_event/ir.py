@@ -3,8 +3,6 @@ from trytond.ir.sequence import sql_sequence
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .common import clears_caches
-
 # What Sequence.get needs to format the numbers of an incremental sequence of
 # the database (False for the others), kept per process (cleared in every
 # process when a sequence changes)
@@ -56,8 +54,22 @@ def _process(Sequence, string):
     return Sequence._process(string)
 
 
-class Sequence(clears_caches(_sequence_formats), metaclass=PoolMeta):
+class Sequence(metaclass=PoolMeta):
     __name__ = 'ir.sequence'
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        # not when a timestamp sequence saves its last timestamp (at each
+        # of its numbers): what sequence_get keeps cannot have changed
+        if any(set(values) - {'last_timestamp', 'number_next_internal'}
+                for values in args[1::2]):
+            _sequence_formats.clear()
+
+    @classmethod
+    def delete(cls, sequences):
+        super().delete(sequences)
+        _sequence_formats.clear()
 
 
 class Cron(metaclass=PoolMeta):

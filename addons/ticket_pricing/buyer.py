@@ -189,3 +189,13 @@ def plain_values(Model, values):
 class ConfigurationSequence(
         clears_caches(_party_sequence), metaclass=PoolMeta):
     __name__ = 'party.configuration.party_sequence'
+
+
+class Sequence(metaclass=PoolMeta):
+    __name__ = 'ir.sequence'
+
+    @classmethod
+    def delete(cls, sequences):
+        # the party sequence of the configuration may be one of them
+        super().delete(sequences)
+        _party_sequence.clear()
