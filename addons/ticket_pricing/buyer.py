@@ -99,25 +99,31 @@ def create_buyer(name, email):
         'value_compact': mechanism.format_value_compact(
             value=email, type_='email'),
         }
-    party_values = {'name': name}
+    # no empty postal address (a business buyer's invoice asks for one)
+    orm_values = {
+        'name': name,
+        'addresses': [],
+        'contact_mechanisms': [('create', [mechanism_values])],
+        }
     plain = buyer_plain(mechanism_values)
     if plain:
-        party_values = with_defaults(Party,
-            Party._before_create([party_values])[0])
-        plain = party_values is not None and plain_values(
-            Party, party_values)
+        # the e-mail's defaults (none depends on its party)
+        values = with_defaults(Mechanism, dict(mechanism_values, party=-1))
+        plain = values is not None and plain_values(Mechanism, values)
     if not plain:
-        # no empty postal address (a business buyer's invoice asks for one)
-        party, = Party.create([{
-                    'name': name,
-                    'addresses': [],
-                    'contact_mechanisms': [('create', [mechanism_values])],
-                    }])
+        party, = Party.create([orm_values])
+        return party
+    created = Party._before_create([{'name': name}])[0]
+    party_values = with_defaults(Party, created)
+    if party_values is None or not plain_values(Party, party_values):
+        # with the code already taken from the sequence
+        if created.get('code'):
+            orm_values['code'] = created['code']
+        party, = Party.create([orm_values])
         return party
     party_id, = insert_rows(Party, [party_values], cache=True)
     mechanism_values = with_defaults(Mechanism, Mechanism._before_create(
             [dict(mechanism_values, party=party_id)])[0])
-    # (buyer_plain checked the e-mail's values and its model's defaults)
     insert_rows(Mechanism, [mechanism_values], cache=True)
     return Party(party_id)
 
