@@ -20,10 +20,12 @@ class ShopConsent(metaclass=PoolMeta):
     __name__ = 'ticket.shop.consent'
 
     @classmethod
-    def create(cls, vlist):
-        consents = super().create(vlist)
-        cls.record_in_register(consents)
-        return consents
+    def on_modification(cls, mode, consents, field_names=None):
+        # on their creation by the ORM or by the checkout's plain INSERT
+        # (Order.insert_plain, which calls the model's on_modification)
+        super().on_modification(mode, consents, field_names=field_names)
+        if mode == 'create':
+            cls.record_in_register(consents)
 
     @classmethod
     def record_in_register(cls, consents):

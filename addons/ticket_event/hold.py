@@ -39,21 +39,25 @@ def new_token():
     return secrets.token_urlsafe(24)
 
 
-def insert_rows(Model, vlist):
+def insert_rows(Model, vlist, cache=False):
     """Insert the records of Model of vlist (values through
     Model._before_create, checked by Hold._plain) in one INSERT; return
     their ids in order.
 
     What ModelSQL.create does after its INSERT (record rules,
     check_modification, computed fields, on_modification, triggers) but
-    without reading the new rows back to validate them."""
+    without reading the new rows back to validate them. With cache, the
+    values stored are kept in the transaction's cache as the read of the
+    validation would (compute_fields compares with them)."""
     pool = Pool()
     Trigger = pool.get('ir.trigger')
     transaction = Transaction()
     model = Model.__name__
     names = set().union(*vlist)
+    # the defaults of the columns (ModelSQL.create saves the fields with a
+    # set method after the INSERT)
     defaults = {n: Model._defaults[n] for n in Model._defaults
-        if n not in AUDIT_FIELDS}
+        if n not in AUDIT_FIELDS and not hasattr(Model._fields[n], 'set')}
     columns = sorted(names | {n for n in defaults if n not in names})
     table = Model.__table__()
     at = dt.datetime.now()
@@ -93,6 +97,9 @@ def insert_rows(Model, vlist):
     check_access = transaction.user and transaction.check_access
     with without_check_access():
         records = Model.browse(ids)
+        if cache:
+            for record, row in zip(records, rows):
+                record._cache[record.id]._update(dict(zip(columns, row)))
         Model.check_modification('create', records, external=check_access)
         Model._compute_fields(records)
         Model.on_modification('create', records)
@@ -102,14 +109,14 @@ def insert_rows(Model, vlist):
     return ids
 
 
-def create_plain(Model, vlist, plain):
+def create_plain(Model, vlist, plain, cache=False):
     """Create the records of Model of vlist, in order; return their ids:
-    by insert_rows when plain(vlist) holds before and after
+    by insert_rows (with cache) when plain(vlist) holds before and after
     Model._before_create, by ModelSQL.create otherwise"""
     if plain(vlist):
         vlist = Model._before_create(vlist)
         if plain(vlist):
-            return insert_rows(Model, vlist)
+            return insert_rows(Model, vlist, cache=cache)
     return [r.id for r in Model.create(vlist)]
 
 

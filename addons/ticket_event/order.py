@@ -24,6 +24,7 @@ from trytond.transaction import Transaction, without_check_access
 from .common import company_currency, now
 from .exceptions import OrderError
 from .hold import CHANNELS, PLAIN_TYPES, create_plain
+from .ir import sequence_get
 
 # The field types that the orders' plain creation (Order.insert_plain)
 # writes by SQL: the amounts too, their digits checked by the currency
@@ -264,7 +265,8 @@ class Order(Workflow, ModelSQL, ModelView):
         order = cls(
             company=company, party=party, email=email, phone=phone,
             channel=channel or holds[0].channel,
-            number=Configuration.sequence('order_sequence').get(),
+            # by one NEXTVAL, the sequence's format kept per process
+            number=sequence_get(Configuration.setting('order_sequence')),
             reserved_until=now() + payment_delay,
             user=Transaction().user or None,
             state='reserved')
@@ -338,7 +340,8 @@ class Order(Workflow, ModelSQL, ModelView):
         return ids
 
     @classmethod
-    def insert_plain(cls, model, vlist, currency, check_access=False):
+    def insert_plain(cls, model, vlist, currency, check_access=False,
+            cache=False):
         """Create the records of model of the order's creation from vlist
         (with the ids of their order or line), in order; return their ids.
 
@@ -350,14 +353,16 @@ class Order(Workflow, ModelSQL, ModelView):
         and values of stored fields without domain whose checks are the
         table's (NOT NULL, CHECK constraints, foreign keys) and, for the
         amounts (digits of 'currency', currency), the digits checked here.
-        ModelSQL.create otherwise."""
+        ModelSQL.create otherwise. With cache, the values inserted are kept
+        in the transaction's cache (as the ORM's read back would)."""
         Model = Pool().get(model)
         if not vlist:
             return []
         with (contextlib.nullcontext() if check_access
                 else without_check_access()):
             return create_plain(Model, vlist,
-                lambda v: cls._plain_amounts(Model, v, currency))
+                lambda v: cls._plain_amounts(Model, v, currency),
+                cache=cache)
 
     @classmethod
     def _plain_amounts(cls, Model, vlist, currency):

@@ -59,6 +59,9 @@ class QuoteRequest:
     delivery: str = 'e_ticket'
     at: object = None
     check_capacity: bool = True
+    # Order.quote_request: the (session id, tariff id, quantity) of the
+    # items of each hold (by id) the request is made from, as read then
+    held: dict | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass

@@ -34,10 +34,15 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def preprocess_values(cls, mode, values):
+        buyer = Transaction().context.get('_ticket_buyer_party')
+        if mode == 'create' and buyer and not values.get('code'):
+            # the code from the configured sequence by one NEXTVAL (the
+            # sequence and its format kept per process)
+            from .buyer import party_code
+            values = values.copy()
+            values['code'] = party_code()
         values = super().preprocess_values(mode, values)
-        if (mode == 'create'
-                and Transaction().context.get('_ticket_buyer_party')
-                and values.get('code')):
+        if mode == 'create' and buyer and values.get('code'):
             # what compute_fields derives from the code, created with it
             # instead of written after (a write and its checks per buyer)
             computed = cls(code=values['code']).compute_fields({'code'})
@@ -90,14 +95,20 @@ class Order(metaclass=PoolMeta):
     def quote_request(cls, holds, **kwargs):
         "The candidate order for the places of holds"
         lines = []
+        held = {}
         for hold in holds:
+            held[hold.id] = []
             for item in hold.items:
+                held[hold.id].append((item.session.id,
+                        item.tariff.id if item.tariff else None,
+                        item.quantity))
                 if item.tariff:
                     lines.append(LineRequest(
                             tariff=item.tariff, session=item.session,
                             quantity=item.quantity))
         kwargs.setdefault('channel', holds[0].channel if holds else 'web')
-        return QuoteRequest(lines=lines, check_capacity=False, **kwargs)
+        return QuoteRequest(lines=lines, check_capacity=False, held=held,
+            **kwargs)
 
     @classmethod
     def create_from_quote(cls, quote, holds, party=None, email=None,
@@ -128,7 +139,13 @@ class Order(metaclass=PoolMeta):
             return (session.id, tariff, item['quantity']
                 if isinstance(item, dict) else item.quantity)
         wanted = Counter(key(i) for i in quote.hold_items())
-        held = Counter(key(i) for h in holds for i in h.items)
+        known = quote.request.held
+        if known is not None and set(known) == {h.id for h in holds}:
+            # the items of the holds as the request read them (a hold's
+            # items do not change): not read again after the buyer's party
+            held = Counter(i for h in holds for i in known[h.id])
+        else:
+            held = Counter(key(i) for h in holds for i in h.items)
         if wanted != held:
             raise PricingError(gettext(
                     'ticket_pricing.msg_order_holds_mismatch'), 'invalid')

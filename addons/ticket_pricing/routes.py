@@ -404,34 +404,9 @@ def buyer_values(body):
 
 
 def find_party(pool, name, email):
-    "The party of the buyer's e-mail, created if needed"
-    Party = pool.get('party.party')
-    ContactMechanism = pool.get('party.contact_mechanism')
-    parties = Party.search([
-            ('contact_mechanisms', 'where', [
-                    ('type', '=', 'email'),
-                    ('value', '=', email),
-                    ]),
-            ], order=[('id', 'ASC')], limit=1)
-    if parties:
-        return parties[0]
-    # the address in the forms compute_fields would write after creation
-    mechanism = ContactMechanism(type='email')
-    with Transaction().set_context(_ticket_buyer_party=True):
-        # no empty postal address (a business buyer's invoice asks for one)
-        party, = Party.create([{
-                    'name': name,
-                    'addresses': [],
-                    'contact_mechanisms': [('create', [{
-                                    'type': 'email',
-                                    'value': mechanism.format_value(
-                                        value=email, type_='email'),
-                                    'value_compact': (
-                                        mechanism.format_value_compact(
-                                            value=email, type_='email')),
-                                    }])],
-                    }])
-    return party
+    "The party of the buyer's e-mail, created if needed (buyer.find_party)"
+    from .buyer import find_party
+    return find_party(name, email)
 
 
 @app.route(f'{PREFIX}/orders', methods=['POST'])

@@ -282,7 +282,6 @@ def place_order(holds, data, files, language, shop_url):
     OrderLine = pool.get('ticket.order.line')
     Attendee = pool.get('ticket.shop.attendee')
     Answer = pool.get('ticket.shop.answer')
-    Consent = pool.get('ticket.shop.consent')
     from guichet.ticket_pricing.routes import find_party
     if not holds:
         raise ShopError(gettext('ticket_shop.msg_cart_expired'), status=409)
@@ -327,12 +326,13 @@ def place_order(holds, data, files, language, shop_url):
     with Transaction().set_context(company=company.id):
         party = find_party(pool, buyer.name, buyer.email)
         from guichet.ticket_event.hold import new_token
+        token = new_token()
         try:
             # the shop's fields saved with the order, not written after
             order = Order.create_from_quote(quote, holds, party=party,
                 email=buyer.email, phone=buyer.phone, payment_delay=delay,
                 values={
-                    'shop_token': new_token(),
+                    'shop_token': token,
                     'shop_url': shop_url,
                     'language': language,
                     'payment_method': method.id if method else None,
@@ -358,15 +358,29 @@ def place_order(holds, data, files, language, shop_url):
         Answer.save([answer_record(order, question, slot and attendees[
                         slot.key], value)
                 for question, slot, value in answers])
-        Consent.save([Consent(order=order, party=party, purpose=p.id,
-                    text=p.name, given=p in given, date=now())
-                for p in form.consents])
+        # one INSERT, the consents' values kept in the transaction's cache
+        # (the consent register's record reads them)
+        Order.insert_plain('ticket.shop.consent', [{
+                    'order': order.id,
+                    'party': party.id if party else None,
+                    'purpose': p.id,
+                    'text': p.name,
+                    'given': p in given,
+                    'date': now(),
+                    } for p in form.consents], company_currency(company),
+            cache=True)
         # nothing to pay (free, or all paid by credits): the quote knows
         if quote.to_pay <= 0:
             Order.pay([Order(order.id)])
+            return Order(order.id)
         elif method and not method.is_online:
             Order.queue_shop_email(order, 'reserved')
-    return Order(order.id)
+    order = Order(order.id)
+    # the state and the token of the new order, as created (what the
+    # checkout's redirect asks, not read again)
+    order._cache[order.id]._update(
+        {'state': 'reserved', 'shop_token': token})
+    return order
 
 
 def answer_record(order, question, attendee, value):

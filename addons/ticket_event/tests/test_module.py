@@ -218,6 +218,41 @@ class TicketEventTestCase(
                 Configuration.sequence('ticket_sequence'), sequence)
 
     @with_transaction()
+    def test_sequence_get_as_orm(self):
+        """sequence_get gives the numbers of Sequence.get, follows the
+        changes of the sequence and leaves the others to Sequence.get"""
+        from unittest import mock
+
+        from .. import ir
+        pool = Pool()
+        Configuration = pool.get('ticket.configuration')
+        Sequence = pool.get('ir.sequence')
+        company = create_company()
+        with set_company(company):
+            sequence = Configuration.sequence('order_sequence')
+            sequence, = Sequence.copy([sequence])
+            # (in the transaction that changed sequences, the cache is
+            # not used: sequence_get may call Sequence.get)
+            numbers = [ir.sequence_get(sequence.id),
+                Sequence(sequence.id).get(), ir.sequence_get(sequence.id)]
+            n = int(numbers[0][1:])
+            self.assertEqual(numbers,
+                [f'C{n:06d}', f'C{n + 1:06d}', f'C{n + 2:06d}'])
+            Sequence.write([sequence], {'prefix': 'X-', 'padding': 4,
+                    'suffix': '-${date_y}'})
+            year = dt.date.today().strftime('%y')
+            self.assertEqual(
+                ir.sequence_get(sequence.id), f'X-{n + 3:04d}-{year}')
+            self.assertEqual(
+                Sequence(sequence.id).get(), f'X-{n + 4:04d}-{year}')
+            Sequence.write([sequence], {'type': 'decimal timestamp'})
+            with mock.patch.object(
+                    Sequence, 'get', autospec=True,
+                    side_effect=Sequence.get) as get:
+                ir.sequence_get(sequence.id)
+                self.assertEqual(get.call_count, 1)
+
+    @with_transaction()
     def test_quantities_checked_by_database(self):
         "A hold item, allocation or order line of no place is refused"
         pool = Pool()

@@ -233,6 +233,35 @@ class OrderTestMixin:
             self.assertEqual(counts(session.pool), [(2, 0)])
 
     @with_transaction()
+    def test_order_holds_match_items_of_request(self):
+        """The items of the holds as the request from them read them are
+        those checked (not read again); holds other than the request's are
+        read"""
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        PriceEngine = pool.get('ticket.price_engine')
+        company = create_company()
+        with set_company(company):
+            event, session, adult, child, _ = setup_fees(company)
+            hold = Hold.reserve_quote(quote_lines([(adult, session, 2)]))
+            other = Hold.reserve_quote(quote_lines([(adult, session, 2)]))
+            request = Order.quote_request([hold])
+            self.assertEqual(request.held,
+                {hold.id: [(session.id, adult.id, 2)]})
+            quote = PriceEngine.quote(request)
+            # the items as read by the request: 3 places (not what is held)
+            request.held[hold.id] = [(session.id, adult.id, 3)]
+            with self.assertRaises(PricingError) as cm:
+                Order.create_from_quote(quote, [hold])
+            self.assertEqual(cm.exception.code, 'invalid')
+            request.held[hold.id] = [(session.id, adult.id, 2)]
+            # another hold than the request's: its items
+            Order.create_from_quote(quote, [other])
+            Order.create_from_quote(quote, [hold])
+            self.assertEqual(Hold(hold.id).state, 'converted')
+
+    @with_transaction()
     def test_order_quote_request_from_holds(self):
         "The candidate order of holds prices their places again"
         pool = Pool()

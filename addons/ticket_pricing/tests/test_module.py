@@ -3,6 +3,7 @@ from guichet.ticket_event.tests.translations import TranslationTestMixin
 from guichet.ticket_event.tests.views import ListViewTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 
+from .buyers import BuyerTestMixin
 from .engine import EngineTestMixin
 from .fees import FeeTestMixin
 from .orders import OrderTestMixin
@@ -15,7 +16,8 @@ from .tariffs import TariffTestMixin
 class TicketPricingTestCase(
         PromotionTestMixin, ListViewTestMixin, TranslationTestMixin,
         TariffTestMixin, EngineTestMixin, FeeTestMixin, OrderTestMixin,
-        PropertyTestMixin, PassTestMixin, CompanyTestMixin, ModuleTestCase):
+        PropertyTestMixin, PassTestMixin, BuyerTestMixin, CompanyTestMixin,
+        ModuleTestCase):
     "Test the ticket_pricing module"
     module = 'ticket_pricing'
 
