@@ -5,9 +5,8 @@ Service functions: ``Order.create_from_holds``, ``Order.pay``,
 all go through them."""
 import contextlib
 import math
-from decimal import Decimal
-
 from collections import defaultdict
+from decimal import Decimal
 
 from sql import Column, Literal, Union
 from sql.functions import CurrentTimestamp

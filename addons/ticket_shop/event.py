@@ -14,6 +14,7 @@ from trytond.pyson import Eval
 from trytond.url import http_base
 
 from .question import QuestionCacheMixin
+from .render import SessionViewCacheMixin
 
 IMAGE_TYPES = {
     b'\x89PNG\r\n\x1a\n': 'image/png',
@@ -33,10 +34,10 @@ def image_type(data):
     return None
 
 
-class Event(QuestionCacheMixin, metaclass=PoolMeta):
+class Event(QuestionCacheMixin, SessionViewCacheMixin, metaclass=PoolMeta):
     # any change clears the holder names and questions kept per process
-    # (question.py); a deletion takes the questions by the database's
-    # cascade
+    # (question.py) and what the pages show of its sessions (render.py); a
+    # deletion takes the questions by the database's cascade
     __name__ = 'ticket.event'
     shop_image = fields.Binary(
         "Image", help="A PNG, JPEG or WebP picture shown in the shop "

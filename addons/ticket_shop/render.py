@@ -86,7 +86,8 @@ class Currency(_ClearMoneyFormats, metaclass=PoolMeta):
 # and end; the event's name in the language, time zone and whether it hides
 # its dates), read once per process and language instead of the records at
 # each page: cleared in every process by any change of a session, an event
-# or a translation (the classes below and question.py's Translation)
+# or a translation (Session below, event.py's Event and question.py's
+# Translation)
 _session_views = Cache('ticket_shop.session_view', context=False)
 SessionViewCacheMixin = clears_caches(_session_views)
 EventView = namedtuple('EventView', ['id', 'name', 'timezone', 'hide_dates'])
@@ -125,10 +126,6 @@ def tax_label(tax):
 
 class Session(SessionViewCacheMixin, metaclass=PoolMeta):
     __name__ = 'ticket.session'
-
-
-class Event(SessionViewCacheMixin, metaclass=PoolMeta):
-    __name__ = 'ticket.event'
 
 
 class Tax(TaxLabelCacheMixin, metaclass=PoolMeta):
