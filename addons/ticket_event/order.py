@@ -519,7 +519,8 @@ class Order(Workflow, ModelSQL, ModelView):
         creation with its validation and read-back.
 
         cls.log (the ORM at the commit) when a module gives ir.model.log
-        a create, a validation or defaults of its own, a history or a trigger on creation."""
+        a create, a validation or defaults of its own, a history or a
+        trigger on creation."""
         pool = Pool()
         Log = pool.get('ir.model.log')
         Trigger = pool.get('ir.trigger')
