@@ -55,6 +55,16 @@ class Ticket(metaclass=PoolMeta):
             f'ALTER TABLE "{cls._table}" '
             f'ALTER COLUMN access_xid SET DEFAULT {XID}')
 
+    # The tickets of a new order inserted by plain SQL (Ticket._create_new)
+    # get the column's default stamp: create stamps only those given one
+    # (_plain_issue keeps them on the ORM's path)
+    _plain_insert_skips_create = True
+
+    @classmethod
+    def _plain_issue(cls, vlist):
+        return super()._plain_issue(vlist) and not any(
+            'access_xid' in v for v in vlist)
+
     @classmethod
     def create(cls, vlist):
         given = [i for i, v in enumerate(vlist) if 'access_xid' in v]

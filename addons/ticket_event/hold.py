@@ -48,7 +48,8 @@ def insert_rows(Model, vlist, cache=False):
     check_modification, computed fields, on_modification, triggers) but
     without reading the new rows back to validate them. With cache, the
     values stored are kept in the transaction's cache as the read of the
-    validation would (compute_fields compares with them)."""
+    validation would (compute_fields compares with them), None for the
+    Many2One fields not given."""
     pool = Pool()
     Trigger = pool.get('ir.trigger')
     transaction = Transaction()
@@ -98,8 +99,14 @@ def insert_rows(Model, vlist, cache=False):
     with without_check_access():
         records = Model.browse(ids)
         if cache:
+            # and the relations not given: NULL (their columns have no
+            # default in the table)
+            nulls = dict.fromkeys(n for n, f in Model._fields.items()
+                if f._type == 'many2one' and not hasattr(f, 'getter')
+                and n not in columns and n not in AUDIT_FIELDS)
             for record, row in zip(records, rows):
-                record._cache[record.id]._update(dict(zip(columns, row)))
+                record._cache[record.id]._update(
+                    dict(nulls, **dict(zip(columns, row))))
         Model.check_modification('create', records, external=check_access)
         Model._compute_fields(records)
         Model.on_modification('create', records)

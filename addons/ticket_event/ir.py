@@ -19,8 +19,17 @@ def sequence_get(sequence_id):
     prefix and suffix are kept per process. Sequence.get for a strict or a
     timestamp sequence, or when a module overrides how a sequence gets its
     values."""
+    number, = sequence_get_many(sequence_id, 1)
+    return number
+
+
+def sequence_get_many(sequence_id, count):
+    """The count next values of the ir.sequence of sequence_id, as
+    Sequence.get_many gives them, by one statement (sequence_get)"""
     pool = Pool()
     Sequence = pool.get('ir.sequence')
+    if count <= 0:
+        return []
     values = _sequence_formats.get(sequence_id)
     if values is None:
         sequence = Sequence(sequence_id)
@@ -34,15 +43,17 @@ def sequence_get(sequence_id):
             values = False
         _sequence_formats.set(sequence_id, values)
     if not values:
-        return Sequence(sequence_id).get()
+        return list(Sequence(sequence_id).get_many(count))
     transaction = Transaction()
-    number, = transaction.database.sequence_nextvals(
-        transaction.connection, '%s_%s' % (Sequence._table, sequence_id), 1)
+    numbers = list(transaction.database.sequence_nextvals(
+            transaction.connection, '%s_%s' % (Sequence._table, sequence_id),
+            count))
     # as Sequence._get_many (the number_next of the transaction's cache)
     transaction.counter += 1
-    return '%s%s%s' % (_process(Sequence, values['prefix']),
-        f'{number:0>{values["padding"]}d}',
-        _process(Sequence, values['suffix']))
+    prefix = _process(Sequence, values['prefix'])
+    suffix = _process(Sequence, values['suffix'])
+    padding = values['padding']
+    return [f'{prefix}{n:0>{padding}d}{suffix}' for n in numbers]
 
 
 def _process(Sequence, string):

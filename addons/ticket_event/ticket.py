@@ -6,6 +6,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 
 from .common import company_currency
+from .ir import sequence_get_many
 
 
 def new_secret():
@@ -106,22 +107,22 @@ class Ticket(Workflow, ModelSQL, ModelView):
     @classmethod
     def issue(cls, lines):
         "Issue the tickets of order lines; return them"
-        tickets = cls._new_tickets(lines)
-        cls.save(tickets)
-        return tickets
+        return cls._create_new(cls._new_tickets(lines))
 
     @classmethod
     def _new_tickets(cls, lines):
         """The tickets of order lines, not saved yet: the values a module
         gives them here are saved with them (one save)"""
         Configuration = Pool().get('ticket.configuration')
-        sequence = Configuration.sequence('ticket_sequence')
+        counts = [(line, line.quantity * line.tickets_per_unit)
+            for line in lines]
+        # all the numbers by one statement
+        numbers = iter(sequence_get_many(
+                Configuration.setting('ticket_sequence'),
+                sum(c for _, c in counts)))
         tickets = []
-        # the holder of each order read once: the sequence's numbers empty
-        # the transaction's cache, the party would be read again per line
         holders = {}
-        for line in lines:
-            count = line.quantity * line.tickets_per_unit
+        for line, count in counts:
             if not count:
                 continue
             order = line.order
@@ -130,9 +131,10 @@ class Ticket(Workflow, ModelSQL, ModelView):
                 holders[order.id] = (order.party.name or order.party.rec_name
                     ) if order.party else None
             holder = holders[order.id]
+            price = line.ticket_price
             for _ in range(count):
                 tickets.append(cls(
-                        number=sequence.get(),
+                        number=next(numbers),
                         secret=new_secret(),
                         company=order.company,
                         order=order,
@@ -141,9 +143,37 @@ class Ticket(Workflow, ModelSQL, ModelView):
                         holder_name=holder,
                         holder_email=order.email,
                         type_label=line.description,
-                        price=line.ticket_price,
+                        price=price,
                         state='valid'))
         return tickets
+
+    @classmethod
+    def _create_new(cls, tickets):
+        """Save the new tickets; return them, saved.
+
+        By one plain INSERT (Order.insert_plain, the values kept in the
+        transaction's cache) when the tickets are of one company and their
+        values need no check but the table's, and _plain_issue allows it;
+        by the ORM's save otherwise."""
+        Order = Pool().get('ticket.order')
+        if not tickets:
+            return tickets
+        companies = {t.company for t in tickets}
+        vlist = [t._save_values() for t in tickets]
+        if len(companies) != 1 or not cls._plain_issue(vlist):
+            cls.save(tickets)
+            return tickets
+        company, = companies
+        ids = Order.insert_plain(cls.__name__, vlist,
+            company_currency(company), cache=True)
+        return cls.browse(ids)
+
+    @classmethod
+    def _plain_issue(cls, vlist):
+        """Whether the new tickets of vlist (their values to save) may be
+        created by Order.insert_plain (which tests their values): a module
+        whose create does more for some values says no for them"""
+        return True
 
     @property
     def admission_labels(self):

@@ -6,9 +6,10 @@ from unittest import mock
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
 
 from guichet.ticket_event.common import now
-from guichet.ticket_event.tests.helpers import sell
+from guichet.ticket_event.tests.helpers import create_event, sell
 
 from .. import signing
 from ..offline import OfflineVerifier
@@ -152,6 +153,37 @@ class OfflineTestMixin:
             self.assertEqual(changes['entries'], [{'list': checkin.id,
                         'ticket': tickets[0].id, 'session': session.id,
                         'state': 'inside'}])
+
+    @with_transaction()
+    def test_new_tickets_stamped(self):
+        "Tickets issued by the plain INSERT or by the ORM carry the "
+        "transaction that made them (the next sync sends them)"
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        Ticket = pool.get('ticket.ticket')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            calls = []
+            insert_plain = Order.insert_plain.__func__
+
+            def spy(cls, model, *args, **kwargs):
+                calls.append(model)
+                return insert_plain(cls, model, *args, **kwargs)
+            with mock.patch.object(Order, 'insert_plain', classmethod(spy)):
+                plain = sell(session, 2)
+            self.assertIn('ticket.ticket', calls)
+            # a value given to access_xid: the ORM's create stamps it
+            self.assertFalse(Ticket._plain_issue([{'access_xid': 1}]))
+            with mock.patch.object(Ticket, '_plain_issue',
+                    classmethod(lambda cls, vlist: False)):
+                orm = sell(session, 1)
+            cursor = Transaction().connection.cursor()
+            cursor.execute('SELECT "order", '
+                'access_xid = pg_current_xact_id()::text::bigint '
+                'FROM ticket_ticket ORDER BY id')
+            self.assertEqual(cursor.fetchall(),
+                [(plain.id, True), (plain.id, True), (orm.id, True)])
 
     @with_transaction()
     def test_offline_verifier(self):

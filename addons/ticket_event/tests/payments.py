@@ -4,6 +4,7 @@ from unittest.mock import patch
 
 from psycopg import errors
 
+from trytond.model.exceptions import SQLConstraintError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
@@ -189,6 +190,91 @@ class PaymentTestMixin:
             self.assertEqual(cached, {n: stored[n] for n in names})
             self.assertEqual(str(cached['amount']), str(stored['amount']))
             self.assertEqual(Payment(payment.id).state, 'succeeded')
+
+    def _ticket_rows(self, order):
+        "The stored tickets of order, as the columns that do not differ"
+        cursor = Transaction().connection.cursor()
+        cursor.execute('SELECT company, session, holder_name, holder_email, '
+            'type_label, price, state, create_uid, write_uid, write_date, '
+            'number, secret, line '
+            'FROM ticket_ticket WHERE "order" = %s ORDER BY id', (order.id,))
+        return cursor.fetchall()
+
+    @with_transaction()
+    def test_tickets_plain_as_orm(self):
+        "The tickets issued by one plain INSERT are those the ORM saves, "
+        "with the numbers of the sequence in turn, and cached as stored"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        Ticket = pool.get('ticket.ticket')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            plain, orm = (priced_order(session, 3, email='a@example.com'),
+                priced_order(session, 3, email='a@example.com'))
+            calls = []
+            insert_plain = Order.insert_plain.__func__
+
+            def spy(cls, model, *args, **kwargs):
+                calls.append(model)
+                return insert_plain(cls, model, *args, **kwargs)
+            with patch.object(Order, 'insert_plain', classmethod(spy)):
+                Payment.record(plain, 'manual', 'PLAIN-1', Decimal('30'))
+            self.assertEqual(calls, ['ticket.ticket'])
+            tickets = Order(plain.id).tickets
+            names = ['number', 'secret', 'company', 'order', 'line',
+                'session', 'holder_name', 'holder_email', 'type_label',
+                'price', 'state']
+            cached = [{n: t._cache[t.id][n] for n in names}
+                for t in sorted(tickets, key=lambda t: t.id)]
+            with patch.object(Ticket, '_plain_issue',
+                    classmethod(lambda cls, vlist: False)):
+                Payment.record(orm, 'manual', 'ORM-1', Decimal('30'))
+
+            plain_rows = self._ticket_rows(plain)
+            orm_rows = self._ticket_rows(orm)
+            self.assertEqual(len(plain_rows), 3)
+            self.assertEqual([r[:8] for r in plain_rows],
+                [r[:8] for r in orm_rows])
+            self.assertEqual([r[8:10] for r in plain_rows],
+                [(None, None)] * 3)
+            self.assertEqual(plain_rows[0][5], Decimal('10.00'))
+            # the numbers follow each other, of the same form
+            numbers = [r[10] for r in plain_rows + orm_rows]
+            self.assertEqual([int(n[-4:]) - int(numbers[0][-4:])
+                    for n in numbers], list(range(6)))
+            self.assertEqual({len(n) for n in numbers}, {len(numbers[0])})
+            self.assertEqual(len({r[11] for r in plain_rows + orm_rows}), 6)
+            for cache in Transaction().cache.values():
+                cache.clear()
+            stored = Ticket.read([t['id'] for t in sorted(
+                        Ticket.read([t.id for t in tickets], ['id']),
+                        key=lambda t: t['id'])], names)
+            self.assertEqual(cached, [{n: s[n] for n in names}
+                    for s in stored])
+
+    @with_transaction()
+    def test_tickets_plain_constraint_error(self):
+        "A ticket that breaks a constraint of the table gets the ORM's "
+        "error and nothing is paid"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        Order = pool.get('ticket.order')
+        company = create_company()
+        with set_company(company):
+            _, (session,) = create_event(company, (10,))
+            order = priced_order(session, 2)
+            cursor = Transaction().connection.cursor()
+            cursor.execute('SAVEPOINT tickets')
+            with patch('guichet.ticket_event.ticket.new_secret',
+                    lambda: 'the-same-secret'), \
+                    self.assertRaises(SQLConstraintError) as raised:
+                Payment.record(order, 'manual', 'SAME-1', Decimal('20'))
+            cursor.execute('ROLLBACK TO SAVEPOINT tickets')
+            self.assertIn('secret', str(raised.exception).lower())
+            self.assertEqual(Order(order.id).state, 'reserved')
+            self.assertEqual(Order(order.id).tickets, ())
 
     @with_transaction()
     def test_payment_same_reference_twice(self):
