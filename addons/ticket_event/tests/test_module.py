@@ -245,12 +245,18 @@ class TicketEventTestCase(
                 ir.sequence_get(sequence.id), f'X-{n + 3:04d}-{year}')
             self.assertEqual(
                 Sequence(sequence.id).get(), f'X-{n + 4:04d}-{year}')
+            # many numbers by one statement, in turn
+            self.assertEqual(ir.sequence_get_many(sequence.id, 3),
+                [f'X-{n + i:04d}-{year}' for i in (5, 6, 7)])
+            self.assertEqual(ir.sequence_get_many(sequence.id, 0), [])
             Sequence.write([sequence], {'type': 'decimal timestamp'})
             with mock.patch.object(
-                    Sequence, 'get', autospec=True,
-                    side_effect=Sequence.get) as get:
+                    Sequence, 'get_many', autospec=True,
+                    side_effect=Sequence.get_many) as get_many:
                 ir.sequence_get(sequence.id)
-                self.assertEqual(get.call_count, 1)
+                self.assertEqual(len(ir.sequence_get_many(sequence.id, 2)),
+                    2)
+                self.assertEqual(get_many.call_count, 2)
 
     @with_transaction()
     def test_quantities_checked_by_database(self):
