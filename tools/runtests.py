@@ -231,7 +231,8 @@ def run_parallel(args, names):
         if not result['run']:
             continue
         print(f"  {result['seconds'] / 60:5.1f}  {result['job']}  "
-            f"{result['module']} ({result['run']} tests)")
+            f"{result['module']} ({result['run']} tests, "
+            f"{result['fixtures'] / 60:.1f} min outside tests)")
     if not totals['run']:
         code = 1
     print(f"\nAll jobs: ran {totals['run']} tests in "
@@ -241,11 +242,29 @@ def run_parallel(args, names):
     return code
 
 
+class TimedResult(unittest.TextTestResult):
+    "A result that keeps each test's wall time, to show where a module's goes"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timings = []
+
+    def startTest(self, test):
+        self._began = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.timings.append((time.monotonic() - self._began, test.id()))
+
+
 def work(args, loader):
     """Run the modules named on stdin one by one, reporting to fd args.worker
 
     Each module has its own runner so that its output and its time are its
-    own; the report is one JSON line of the module's counts.
+    own; the report is one JSON line of the module's counts. The slowest
+    tests and the time spent outside tests (module and class fixtures:
+    databases, servers) are printed after each module's output.
     """
     import json
     reports = os.fdopen(args.worker, 'w')
@@ -255,12 +274,21 @@ def work(args, loader):
             continue
         print(f"\n----- {name}", file=sys.stderr, flush=True)
         started = time.monotonic()
-        runner = unittest.TextTestRunner(
-            verbosity=args.verbosity, failfast=args.failfast)
+        runner = unittest.TextTestRunner(verbosity=args.verbosity,
+            failfast=args.failfast, resultclass=TimedResult)
         result = runner.run(loader.loadTestsFromName(name))
+        seconds = time.monotonic() - started
+        fixtures = seconds - sum(t for t, _ in result.timings)
+        if result.timings:
+            print(f"{name}: {seconds:.0f} s, {fixtures:.0f} s outside "
+                "tests; slowest tests:", file=sys.stderr)
+            for duration, test in sorted(result.timings, reverse=True)[:5]:
+                print(f"  {duration:6.1f} s  {test}", file=sys.stderr)
+            sys.stderr.flush()
         reports.write(json.dumps({
                     'module': name,
-                    'seconds': time.monotonic() - started,
+                    'seconds': seconds,
+                    'fixtures': fixtures,
                     'run': result.testsRun,
                     'failures': len(result.failures)
                     + len(result.unexpectedSuccesses),
