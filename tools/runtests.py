@@ -81,6 +81,7 @@ WEIGHTS = {
     'guichet.ticket_accounting.tests.test_module': 13,
     'guichet.ticket_pricing.tests.test_module': 7,
     'tests.test_prod_rush': 7, 'guichet.ticket_shop.tests.test_module': 6,
+    'guichet.ticket_crm.tests.test_module': 6,
     'guichet.ticket_accounting.tests.test_scenario': 6,
     'guichet.ticket_seating.tests.test_module': 5,
     'tests.test_shop_http': 5,
