@@ -301,6 +301,24 @@ def work(args, loader):
     return 0
 
 
+def lock_pgdata():
+    """Refuse to run beside another run on the same PostgreSQL data: each
+    run drops every test database when it starts, the other's included.
+    The lock goes with the process."""
+    import fcntl
+    pgdata = pathlib.Path(os.environ.get(
+            'GUICHET_PGDATA', ROOT / 'var' / 'pgdata')).resolve()
+    path = pgdata.parent / f'{pgdata.name}.runtests.lock'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(path, 'w')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another tools/runtests.py runs on {pgdata}: wait for it "
+            "or set GUICHET_PGDATA and GUICHET_PGPORT to another server")
+    return lock
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('names', nargs='*')
@@ -311,6 +329,9 @@ def main():
     parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.names or addon_names() + ['tests']
+    if args.worker is None:
+        # the workers of -j run under their parent's lock
+        lock = lock_pgdata()  # noqa: F841
     if args.jobs > 1 and args.worker is None:
         return run_parallel(args, names)
     pgctl.start()
