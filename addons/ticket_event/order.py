@@ -404,7 +404,10 @@ class Order(Workflow, ModelSQL, ModelView):
         """Whether insert_plain may insert vlist of Model: Hold._plain with
         numeric fields whose digits are the currency's and whose values
         pass the ORM's digits test, and no create of the model's own but
-        ticket_crm's (a refresh of the paid orders: none for a new order)"""
+        ticket_crm's (a refresh of the paid orders: none for a new order);
+        no trigger on the creation, pre_validate, states' required,
+        forbidden characters nor datetime refused by its format (the
+        ORM's checks)"""
         pool = Pool()
         Hold = pool.get('ticket.hold')
         Trigger = pool.get('ir.trigger')
@@ -429,8 +432,10 @@ class Order(Workflow, ModelSQL, ModelView):
                 # the ORM's size test
                 return False
             if field._type == 'char' and any(
-                    c in (v.get(name) or '') for v in vlist
-                    for c in getattr(field, 'forbidden_chars', '')):
+                    not isinstance(v.get(name) or '', str)
+                    or any(c in (v.get(name) or '')
+                        for c in getattr(field, 'forbidden_chars', ''))
+                    for v in vlist):
                 # the ORM's test of the characters
                 return False
             if field._type == 'datetime':
