@@ -24,17 +24,49 @@ class Order(metaclass=PoolMeta):
                     (t.state, Index.Equality(cardinality='low'))),
                 })
 
+    # the context only spares the refresh of the lines created with the
+    # orders by the ORM: those of ticket_event Order.insert_plain have none
+    _plain_insert_skips_create = True
+
     @classmethod
     def create(cls, vlist):
-        # the lines created with the orders are summed below with them
+        # the lines created with the orders are summed with them (by
+        # on_modification)
         with Transaction().set_context(_crm_orders_created=True):
-            orders = super().create(vlist)
+            return super().create(vlist)
+
+    @classmethod
+    def on_modification(cls, mode, orders, field_names=None):
+        # (on the creation of the ORM and on that of insert_plain)
+        super().on_modification(mode, orders, field_names=field_names)
+        if mode != 'create':
+            return
         # A new order is usually not paid: its buyer only becomes a customer
-        _stat().add_customers(
-            [(o.party.id, o.company.id) for o in orders if o.party])
+        cls._add_customers(orders)
         _stat().refresh(orders=[o for o in orders
-                if o.party and o.state == 'paid'])
-        return orders
+                if o.state == 'paid' and o.party])
+
+    @classmethod
+    def _add_customers(cls, orders):
+        """Add the summary rows that the buyers of orders lack (as
+        PartyStat.add_customers) from the orders' rows: their party field
+        (of a company context) would be read again, not taken from the
+        transaction's cache"""
+        ids = [o.id for o in orders]
+        if not ids:
+            return
+        cursor = Transaction().connection.cursor()
+        cursor.execute('''
+            INSERT INTO ticket_crm_party_stat AS st (create_uid, create_date,
+                party, company, orders, amount)
+            SELECT DISTINCT %s, CURRENT_TIMESTAMP, o.party, o.company, 0, 0
+            FROM ticket_order o
+            WHERE o.id = ANY(%s) AND o.party IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM ticket_crm_party_stat s
+                    WHERE s.party = o.party AND s.company = o.company)
+            ORDER BY o.party, o.company
+            ON CONFLICT (company, party) DO NOTHING''',
+            (Transaction().user, ids))
 
     @classmethod
     def write(cls, *args):

@@ -4,6 +4,7 @@ Service functions: ``Order.create_from_holds``, ``Order.pay``,
 ``Order.cancel`` and ``Order.expire``; the shop, the box office and the API
 all go through them."""
 import contextlib
+import datetime as dt
 import math
 from collections import defaultdict
 from decimal import Decimal
@@ -13,7 +14,8 @@ from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
 from trytond.model import (
-    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+    Check, Index, ModelSQL, ModelStorage, ModelView, Unique, Workflow,
+    fields)
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -22,7 +24,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from .common import company_currency, now
 from .exceptions import OrderError
-from .hold import CHANNELS, PLAIN_TYPES, create_plain
+from .hold import AUDIT_FIELDS, CHANNELS, PLAIN_TYPES, create_plain
 from .ir import sequence_get
 
 # The field types that the orders' plain creation (Order.insert_plain)
@@ -280,13 +282,47 @@ class Order(Workflow, ModelSQL, ModelView):
             order.lines = lines
             order.save()
         else:
-            # The order by the ORM (its checks and create hooks), its lines
-            # and their taxes by one plain INSERT each (insert_plain): no
-            # read back of each line and tax to validate it
-            order.save()
+            # The order, its lines and their taxes by one plain INSERT each
+            # (insert_plain) when their checks are the table's: no read
+            # back of each to validate it
+            order = cls._insert_order(order)
             cls._insert_lines(order, line_values)
         Hold.convert(holds, order)
         return order
+
+    @classmethod
+    def _insert_order(cls, order):
+        """Create the new order (without its lines) and return it: by
+        insert_plain with the defaults ModelSQL.create would store (context
+        defaults, booleans) and its values kept in the transaction's cache
+        (as the ORM's read back would) when _plain_order_values gives
+        them, by its save otherwise"""
+        values = cls._plain_order_values(order._save_values())
+        if values is None:
+            order.save()
+            return order
+        order_id, = cls.insert_plain(cls.__name__, [values],
+            company_currency(order.company), cache=True)
+        return cls(order_id)
+
+    @classmethod
+    def _plain_order_values(cls, values):
+        """values of a new order with the defaults of the fields it lacks
+        (default_get, as ModelSQL.create), or None when one is a value
+        that only the ORM saves (a relation to create, a field of a set
+        method)"""
+        names = [n for n, f in cls._fields.items()
+            if n not in values and n not in AUDIT_FIELDS
+            and not (isinstance(f, fields.Function) and not f.setter)]
+        values = dict(values)
+        values.update(cls._clean_defaults(
+                cls.default_get(names, with_rec_name=False)))
+        for name, value in list(values.items()):
+            if hasattr(cls._fields[name], 'set'):
+                if value:
+                    return None
+                del values[name]
+        return values
 
     @classmethod
     def _plain_line_values(cls, lines):
@@ -368,12 +404,26 @@ class Order(Workflow, ModelSQL, ModelView):
         """Whether insert_plain may insert vlist of Model: Hold._plain with
         numeric fields whose digits are the currency's and whose values
         pass the ORM's digits test, and no create of the model's own but
-        ticket_crm's (a refresh of the paid orders: none for a new order)"""
-        Hold = Pool().get('ticket.hold')
+        ticket_crm's (a refresh of the paid orders: none for a new order);
+        no trigger on the creation, pre_validate, states' required,
+        forbidden characters nor datetime refused by its format (the
+        ORM's checks)"""
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Trigger = pool.get('ir.trigger')
         if currency is None or not Hold._plain(
                 Model, vlist, types=PLAIN_AMOUNT_TYPES):
             return False
-        if not _plain_create(Model):
+        if not _plain_create(Model) or (
+                Model.pre_validate is not ModelStorage.pre_validate):
+            return False
+        if Trigger.get_triggers(Model.__name__, 'create'):
+            # what the trigger's condition reads of the new records: as
+            # the ORM does it
+            return False
+        if any('required' in f.states for f in Model._fields.values()
+                if f.states):
+            # the ORM's test of the states
             return False
         names = set().union(*vlist)
         for name in names:
@@ -381,6 +431,23 @@ class Order(Workflow, ModelSQL, ModelView):
             if field._type == 'char' and getattr(field, 'size', None):
                 # the ORM's size test
                 return False
+            if field._type == 'char' and any(
+                    not isinstance(v.get(name) or '', str)
+                    or any(c in (v.get(name) or '')
+                        for c in getattr(field, 'forbidden_chars', ''))
+                    for v in vlist):
+                # the ORM's test of the characters
+                return False
+            if field._type == 'datetime':
+                # the ORM's format test of the value stored
+                if not isinstance(field.format, str):
+                    return False
+                for values in vlist:
+                    value = field.sql_format(values.get(name))
+                    if value and value.time() != dt.datetime.strptime(
+                            value.strftime(field.format),
+                            field.format).time():
+                        return False
             if field._type != 'numeric':
                 continue
             if getattr(field, 'digits', None) != 'currency' or (

@@ -67,6 +67,38 @@ class CustomerTestMixin:
                 (0, Decimal(0), None, None))
 
     @with_transaction()
+    def test_new_order_registers_customer(self):
+        "A new order, inserted by plain SQL or created by the ORM, makes "
+        "its buyer a customer (a summary row without orders)"
+        from unittest.mock import patch
+        from trytond.transaction import Transaction
+        from guichet.ticket_event import hold as hold_module
+        pool = Pool()
+        Order = pool.get('ticket.order')
+        insert_rows = hold_module.insert_rows
+        cursor = Transaction().connection.cursor()
+        company = create_company()
+        with set_company(company):
+            _, (session,) = venue_event(company, "Jazz")
+            for name, plain in [("Alice", True), ("Bob", False)]:
+                party = customer(name)
+                inserted = []
+
+                def spy(Model, vlist, cache=False):
+                    inserted.append(Model.__name__)
+                    return insert_rows(Model, vlist, cache=cache)
+                with patch.object(hold_module, 'insert_rows', spy), \
+                        patch.object(Order, '_plain_amounts', classmethod(
+                                lambda cls, *args: plain)):
+                    buy(session, party, 2, pay=False)
+                self.assertEqual('ticket.order' in inserted, plain)
+                cursor.execute('SELECT orders, amount '
+                    'FROM ticket_crm_party_stat '
+                    'WHERE party = %s AND company = %s',
+                    (party.id, company.id))
+                self.assertEqual(cursor.fetchall(), [(0, 0)])
+
+    @with_transaction()
     def test_attended_sessions_from_checkin(self):
         "Test the sessions attended come from the check-in entries"
         pool = Pool()

@@ -1,6 +1,6 @@
 "Tests of priced orders: from a quote to paid tickets"
 from decimal import Decimal
-from unittest.mock import patch
+from unittest.mock import Mock, patch
 
 from trytond.model.exceptions import (
     DigitsValidationError, RequiredValidationError, SQLConstraintError)
@@ -9,6 +9,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
+from guichet.ticket_event import hold as hold_module
+from guichet.ticket_event.common import now
 from guichet.ticket_event.tests.helpers import counts
 
 from ..exceptions import PricingError
@@ -145,6 +147,103 @@ class OrderTestMixin:
             self.assertEqual(len(stored(plain)[0]), 3)
             self.assertEqual(stored(plain)[2:], (quote.total,
                     quote.total - quote.tax, quote.tax))
+
+    @with_transaction()
+    def test_order_row_plain_as_orm(self):
+        "The order's row inserted by plain SQL is the one that the ORM "
+        "creates, kept in the cache as stored; with a trigger on its "
+        "creation the ORM creates it"
+        pool = Pool()
+        Hold = pool.get('ticket.hold')
+        Order = pool.get('ticket.order')
+        Party = pool.get('party.party')
+        Trigger = pool.get('ir.trigger')
+        company = create_company()
+        table = Order.__table__()
+        cursor = Transaction().connection.cursor()
+        # the columns that differ between two orders created one after
+        # the other
+        varying = {'id', 'number', 'create_date', 'write_date',
+            'reserved_until'}
+
+        def row(order):
+            cursor.execute(*table.select(where=table.id == order.id))
+            names = [d[0] for d in cursor.description]
+            return {n: v for n, v in zip(names, cursor.fetchone())
+                if n not in varying}
+
+        def create(**kwargs):
+            "The order created and the models inserted by insert_rows"
+            inserted = []
+
+            def spy(Model, vlist, cache=False):
+                inserted.append(Model.__name__)
+                return insert_rows(Model, vlist, cache=cache)
+            quote = quote_lines([(adult, session, 2)])
+            with patch.object(hold_module, 'insert_rows', spy):
+                order = Order.create_from_quote(quote,
+                    [Hold.reserve_quote(quote)], party=party,
+                    email=' fantine@example.com ', phone='0601020304',
+                    **kwargs)
+            return order, inserted
+
+        insert_rows = hold_module.insert_rows
+        with set_company(company):
+            event, session, adult, child, fees = setup_fees(company)
+            party = Party(name="Fantine")
+            party.save()
+
+            plain, inserted = create()
+            self.assertIn('ticket.order', inserted)
+            self.assertEqual(plain.state, 'reserved')
+            stored = row(plain)
+            cached = plain._cache[plain.id]
+            for name in ['company', 'party', 'email', 'phone', 'channel',
+                    'state', 'user', 'reserved_until']:
+                self.assertIn(name, cached)
+            self.assertEqual(cached['email'], 'fantine@example.com')
+
+            # the ORM's create (the orders' checks and hooks)
+            with patch.object(Order, '_plain_amounts',
+                    classmethod(lambda cls, *args: False)):
+                generic, inserted = create()
+            self.assertNotIn('ticket.order', inserted)
+            self.assertEqual(stored, row(generic))
+            self.assertEqual(stored['email'], 'fantine@example.com')
+            self.assertEqual((stored['state'], stored['channel']),
+                ('reserved', 'web'))
+            self.assertEqual(
+                (Order(plain.id).reserved_until.microsecond,
+                    Order(generic.id).reserved_until.microsecond), (0, 0))
+
+            # a trigger on the orders' creation: the ORM creates the order
+            # (and queues the trigger's action)
+            trigger = Mock()
+            get_triggers = Trigger.get_triggers
+
+            def triggers(model, mode):
+                if model == 'ticket.order':
+                    return [trigger]
+                return get_triggers(model, mode)
+            with patch.object(Trigger, 'get_triggers', triggers):
+                triggered, inserted = create()
+            self.assertNotIn('ticket.order', inserted)
+            self.assertIn('ticket.order.line', inserted)
+            self.assertEqual(stored, row(triggered))
+            trigger.queue_trigger_action.assert_called_once_with(
+                [triggered])
+            # a value the ORM refuses: its error, not a plain insert
+            valid = {'number': 'X', 'company': company.id, 'channel': 'web'}
+            for values, plain_ in [
+                    ({}, True),
+                    ({'email': 'a b'}, True),
+                    ({'email': 'a\nb'}, False),
+                    ({'channel': 'moon'}, False),
+                    ({'reserved_until': now()}, True),
+                    ]:
+                self.assertEqual(Order._plain_amounts(Order,
+                        [dict(valid, **values)], plain.currency), plain_,
+                    values)
 
     @with_transaction()
     def test_order_insert_plain_checks(self):
