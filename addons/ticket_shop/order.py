@@ -181,6 +181,14 @@ class Order(metaclass=PoolMeta):
                     for c, a in credits.items()])
 
     @classmethod
+    def partner_order_values(cls, send_email, language):
+        "A partner's order e-mailed to its buyer: the shop's confirmation"
+        values = super().partner_order_values(False, language)
+        if send_email:
+            values.update(shop_token=new_token(), language=language)
+        return values
+
+    @classmethod
     def _pay(cls, orders):
         "Orders placed in the shop get their tickets by e-mail once paid"
         super()._pay(orders)

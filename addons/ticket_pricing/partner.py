@@ -1,0 +1,246 @@
+"""Partners: resellers that sell the organizer's tickets through the API.
+
+A partner (a travel agency, a tourist office, a ticketing marketplace) is a
+party of the organizer with its own API key, a Tryton user application
+(``res.user.application``, application "Ticket Partner"):
+``Authorization: Bearer <key>``. With it the partner creates paid orders in
+one request (``POST /ticket/api/v1/partner/orders``): the tariffs sold on the
+"Partners" channel, of the events the partner may sell (all the company's
+when none is chosen), priced by the engine, held and paid at once. The
+partner collects the money: its payment is booked with the provider
+"Partner" and the partner's order reference, which makes a retried request
+find the first order instead of selling twice. Revoking the partner cancels
+the application; its next request is refused.
+"""
+from sql.functions import Function
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+APPLICATION = 'ticket_partner'
+PROVIDER = 'partner'
+
+
+class ArrayAgg(Function):
+    "ARRAY(subquery)"
+    __slots__ = ()
+    _function = 'ARRAY'
+
+
+class UserApplication(metaclass=PoolMeta):
+    __name__ = 'res.user.application'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.application.selection.append((APPLICATION, "Ticket Partner"))
+
+
+class Payment(metaclass=PoolMeta):
+    __name__ = 'ticket.order.payment'
+
+    @classmethod
+    def get_providers(cls):
+        return super().get_providers() + [(PROVIDER, "Partner")]
+
+
+class Partner(Workflow, ModelSQL, ModelView):
+    "A reseller that sells tickets through the partner API"
+    __name__ = 'ticket.partner'
+    name = fields.Char("Name", required=True)
+    company = fields.Many2One('company.company', "Company", required=True)
+    party = fields.Many2One(
+        'party.party', "Party", required=True, ondelete='RESTRICT',
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="The reseller, who owes the organizer the money it collects.")
+    events = fields.Many2Many(
+        'ticket.partner-ticket.event', 'partner', 'event', "Events",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The only events the partner may sell; all the company's when "
+        "empty. Only the tariffs sold on the \"Partners\" channel are "
+        "offered.")
+    application = fields.Many2One(
+        'res.user.application', "API Key", readonly=True,
+        ondelete='RESTRICT')
+    key = fields.Function(fields.Char(
+            "Key", help="Give it to the partner once; revoke the partner "
+            "or make a new key if it leaks."), 'get_key')
+    state = fields.Selection([
+            ('active', "Active"),
+            ('revoked', "Revoked"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._transitions |= {('active', 'revoked')}
+        cls._buttons.update(
+            revoke={
+                'invisible': Eval('state') != 'active',
+                'icon': 'tryton-cancel',
+                'depends': ['state'],
+                },
+            new_key={
+                'invisible': Eval('state') != 'active',
+                'icon': 'tryton-refresh',
+                'depends': ['state'],
+                },
+            )
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'active'
+
+    def get_key(self, name):
+        "The key, shown to the ticketing administrators only"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        if self.state != 'active' or not self.application:
+            return None
+        if Transaction().user and ModelData.get_id(
+                'ticket_event', 'group_ticket_admin') not in User.get_groups():
+            return None
+        return self.application.key
+
+    @classmethod
+    def create(cls, vlist):
+        partners = super().create(vlist)
+        cls._give_keys([p for p in partners if not p.application])
+        return partners
+
+    @classmethod
+    def copy(cls, partners, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('application', None)
+        return super().copy(partners, default=default)
+
+    @classmethod
+    def _give_keys(cls, partners):
+        "Give each partner a new key, cancelling its previous one"
+        UserApplication = Pool().get('res.user.application')
+        old = [p.application for p in partners if p.application]
+        if old:
+            UserApplication.cancel(old)
+        user = Transaction().user or None
+        applications = UserApplication.create([{
+                    'application': APPLICATION,
+                    'user': user,
+                    'state': 'validated',
+                    } for _ in partners])
+        for partner, application in zip(partners, applications):
+            partner.application = application
+        cls.save(partners)
+
+    @classmethod
+    @ModelView.button
+    def new_key(cls, partners):
+        cls._give_keys(partners)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('revoked')
+    def revoke(cls, partners):
+        "Refuse the partner's key from now on"
+        UserApplication = Pool().get('res.user.application')
+        UserApplication.cancel([p.application for p in partners
+                if p.application and p.application.state != 'cancelled'])
+
+    @classmethod
+    def authenticate(cls, key):
+        """Return (partner id, company id, [event ids]) of an active partner
+        with a validated key, or None; no event ids: every event"""
+        pool = Pool()
+        UserApplication = pool.get('res.user.application')
+        PartnerEvent = pool.get('ticket.partner-ticket.event')
+        if not key or len(key) > 256:
+            return None
+        partner = cls.__table__()
+        application = UserApplication.__table__()
+        partner_event = PartnerEvent.__table__()
+        cursor = Transaction().connection.cursor()
+        events = partner_event.select(partner_event.event,
+            where=partner_event.partner == partner.id)
+        cursor.execute(*partner.join(application,
+                condition=application.id == partner.application
+                ).select(partner.id, partner.company, ArrayAgg(events),
+                where=(application.key == key)
+                & (application.application == APPLICATION)
+                & (application.state == 'validated')
+                & (partner.state == 'active')))
+        row = cursor.fetchone()
+        if not row:
+            return None
+        partner_id, company, events = row
+        return partner_id, company, sorted(events)
+
+    @classmethod
+    def payment_reference(cls, partner_id, reference):
+        "The reference of the payment of the partner's order reference"
+        return f'{PROVIDER}-{partner_id}:{reference}'
+
+    @classmethod
+    def check_modification(cls, mode, partners, values=None,
+            external=False):
+        super().check_modification(
+            mode, partners, values=values, external=external)
+        if mode == 'delete':
+            for partner in partners:
+                if partner.state == 'active':
+                    raise AccessError(gettext(
+                            'ticket_pricing.msg_partner_delete_active',
+                            partner=partner.rec_name))
+
+
+class PartnerEvent(ModelSQL):
+    __name__ = 'ticket.partner-ticket.event'
+    partner = fields.Many2One(
+        'ticket.partner', "Partner", required=True, ondelete='CASCADE')
+    event = fields.Many2One(
+        'ticket.event', "Event", required=True, ondelete='CASCADE')
+
+
+class Order(metaclass=PoolMeta):
+    __name__ = 'ticket.order'
+    partner = fields.Many2One(
+        'ticket.partner', "Partner", readonly=True, ondelete='RESTRICT',
+        states={'invisible': ~Eval('partner')},
+        help="The reseller that sold the order through the partner API.")
+    partner_reference = fields.Char(
+        "Partner Reference", readonly=True,
+        states={'invisible': ~Eval('partner')},
+        help="The partner's own reference of the order.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints.append(
+            ('partner_reference_unique',
+                Unique(t, t.partner, t.partner_reference),
+                'ticket_pricing.msg_partner_reference_unique'))
+
+    @classmethod
+    def copy(cls, orders, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('partner', None)
+        default.setdefault('partner_reference', None)
+        return super().copy(orders, default=default)
+
+    @classmethod
+    def partner_order_values(cls, send_email, language):
+        """The values of a new order of a partner, or None when send_email
+        asks to e-mail the tickets to the buyer and no module can (the web
+        shop adds what its confirmation e-mail needs)"""
+        return None if send_email else {}

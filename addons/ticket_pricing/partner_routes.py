@@ -1,0 +1,247 @@
+"""The partner API: a reseller sells paid orders in one request.
+
+``Authorization: Bearer <key>`` of an active partner (``ticket.partner``)
+on every route; an unknown or revoked key is a 401.
+
+- ``POST /ticket/api/v1/partner/orders``: lines of (session, tariff,
+  quantity) on the "Partners" channel, the buyer and the partner's own
+  reference of the order. In one transaction the engine prices the lines,
+  the capacity service holds their places (a full session is a 409
+  ``capacity_exceeded`` and nothing is written), the order is created and
+  paid by the partner, and its tickets are issued: 201 with the order and
+  its tickets (number, holder, the content of their QR code). The same
+  reference again answers 200 with the first order: a partner that did not
+  get the answer sends the request again without selling twice.
+- ``GET /ticket/api/v1/partner/orders/<reference>``: that order again.
+- ``GET /ticket/api/v1/partner/orders/<reference>/tickets.pdf``: its PDF
+  tickets, for the partner to hand over.
+"""
+import re
+from decimal import Decimal
+from types import SimpleNamespace
+
+from trytond.pool import Pool
+from trytond.protocols.wrappers import HTTPStatus, Response
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+from guichet.ticket_event.routes import (
+    MAX_ITEMS, PREFIX, ApiError, api, bad_request, is_int, json_body,
+    json_response, not_found)
+
+from .engine import MAX_LINE_QUANTITY, LineRequest, QuoteRequest
+from .partner import PROVIDER
+from .partner_openapi import describe_api
+from .routes import (
+    _id, _optional_string, buyer_values, find_party, order_json,
+    pricing_errors)
+
+PARTNER = f'{PREFIX}/partner'
+CHANNEL = 'partner'
+REFERENCE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}')
+LANGUAGES = ('fr', 'en')
+ORDER_MEMBERS = {
+    'lines', 'buyer', 'reference', 'send_email', 'language', 'promo_code'}
+
+
+def authenticate(pool, request):
+    "The (partner id, company id, [event ids]) of the request's key or a 401"
+    Partner = pool.get('ticket.partner')
+    header = request.headers.get('Authorization', '')
+    scheme, _, key = header.partition(' ')
+    found = None
+    if scheme.lower() == 'bearer' and key.strip():
+        found = Partner.authenticate(key.strip())
+    if not found:
+        raise ApiError(HTTPStatus.UNAUTHORIZED, 'unauthorized',
+            "A valid partner key is required "
+            "(Authorization: Bearer <key>).",
+            {'WWW-Authenticate': 'Bearer'})
+    return found
+
+
+def reference_value(value):
+    if not isinstance(value, str) or not REFERENCE.fullmatch(value):
+        raise bad_request('invalid_reference',
+            "reference must be 1 to 64 letters, digits or _ . : / -, "
+            "starting with a letter or a digit.")
+    return value
+
+
+def order_lines(body):
+    "The (session id, tariff id, quantity) of the lines of body"
+    lines = body.get('lines')
+    if not isinstance(lines, list) or not 0 < len(lines) <= MAX_ITEMS:
+        raise bad_request('invalid_body',
+            f"lines must be a list of 1 to {MAX_ITEMS} lines.")
+    wanted = []
+    for index, line in enumerate(lines):
+        if (not isinstance(line, dict)
+                or set(line) != {'session', 'tariff', 'quantity'}):
+            raise bad_request('invalid_body',
+                f"lines[{index}] must be an object with session, tariff "
+                "and quantity.")
+        quantity = line['quantity']
+        if not is_int(quantity) or not 0 < quantity <= MAX_LINE_QUANTITY:
+            raise bad_request('invalid_quantity',
+                f"lines[{index}].quantity must be a whole number between 1 "
+                f"and {MAX_LINE_QUANTITY}.")
+        wanted.append((_id(line['session'], f'lines[{index}].session'),
+                _id(line['tariff'], f'lines[{index}].tariff'), quantity))
+    return wanted
+
+
+def partner_records(pool, company, event_ids, wanted):
+    """The sessions and tariffs of wanted, of published events of the
+    partner's company (and of its events when it has a list), or a 404"""
+    Session = pool.get('ticket.session')
+    Tariff = pool.get('ticket.tariff')
+    domain = [
+        ('event.company', '=', company),
+        ('event.state', '=', 'published'),
+        ]
+    if event_ids:
+        domain.append(('event', 'in', event_ids))
+    session_ids = {w[0] for w in wanted}
+    sessions = {s.id: s for s in Session.search(
+            [('id', 'in', list(session_ids))] + domain)}
+    tariff_ids = {w[1] for w in wanted}
+    tariffs = {t.id: t for t in Tariff.search(
+            [('id', 'in', list(tariff_ids))] + domain)}
+    for index, (session, tariff, _) in enumerate(wanted):
+        if session not in sessions:
+            raise not_found('session_not_found',
+                f"lines[{index}].session: session {session} does not exist "
+                "or is not for sale by this partner.")
+        if tariff not in tariffs:
+            raise not_found('tariff_not_found',
+                f"lines[{index}].tariff: tariff {tariff} does not exist or "
+                "is not for sale by this partner.")
+    return [(sessions[s], tariffs[t], q) for s, t, q in wanted]
+
+
+def lock_reference(partner_id, reference):
+    """Wait for a concurrent request of the same partner and reference
+    (until its transaction ends): the second finds the first's order"""
+    cursor = Transaction().connection.cursor()
+    cursor.execute('SELECT pg_advisory_xact_lock(%s, hashtext(%s))',
+        (partner_id, reference))
+
+
+def find_order(pool, partner_id, reference):
+    Order = pool.get('ticket.order')
+    orders = Order.search([
+            ('partner', '=', partner_id),
+            ('partner_reference', '=', reference),
+            ], limit=1)
+    return orders[0] if orders else None
+
+
+def partner_order_json(order):
+    "The order (order_json, paid: nothing left to pay) with its tickets"
+    data = order_json(order, SimpleNamespace(
+            credit_amount=Decimal(0), to_pay=Decimal(0)))
+    data['reference'] = order.partner_reference
+    data['tickets'] = [{
+            'number': t.number,
+            'session': t.session.id,
+            'type': t.type_label or None,
+            'holder': t.holder_name or None,
+            'state': t.state,
+            'code': t.qr_data,
+            } for t in order.tickets]
+    return data
+
+
+@app.route(f'{PARTNER}/orders', methods=['POST'])
+@api(readonly=False, read_committed=True)
+def create_partner_order(request, pool):
+    "Sell a paid order: price, hold, order, pay and issue its tickets"
+    Order = pool.get('ticket.order')
+    Payment = pool.get('ticket.order.payment')
+    PriceEngine = pool.get('ticket.price_engine')
+    Hold = pool.get('ticket.hold')
+    partner_id, company, event_ids = authenticate(pool, request)
+    body = json_body(request)
+    if not isinstance(body, dict):
+        raise bad_request('invalid_body', "The body must be a JSON object.")
+    unknown = sorted(set(body) - ORDER_MEMBERS)
+    if unknown:
+        raise bad_request('invalid_body',
+            "Unknown member(s): %s." % ', '.join(unknown))
+    reference = reference_value(body.get('reference'))
+    wanted = order_lines(body)
+    name, email, phone = buyer_values(body)
+    send_email = body.get('send_email', False)
+    if not isinstance(send_email, bool):
+        raise bad_request('invalid_body', "send_email must be a boolean.")
+    language = body.get('language', LANGUAGES[0])
+    if language not in LANGUAGES:
+        raise bad_request('invalid_body',
+            "language must be one of: %s." % ', '.join(LANGUAGES))
+    promo_code = _optional_string(body, 'promo_code', 64)
+    values = Order.partner_order_values(send_email, language)
+    if values is None:
+        raise bad_request('email_unavailable',
+            "This server cannot e-mail the tickets (send_email).")
+    lock_reference(partner_id, reference)
+    existing = find_order(pool, partner_id, reference)
+    if existing:
+        return partner_order_json(existing)
+    lines = partner_records(pool, company, event_ids, wanted)
+    with Transaction().set_context(company=company), pricing_errors():
+        quote = PriceEngine.quote(QuoteRequest(
+                lines=[LineRequest(tariff=t, session=s, quantity=q)
+                    for s, t, q in lines],
+                channel=CHANNEL, promo_code=promo_code, email=email))
+        hold = Hold.reserve_quote(quote)
+        order = Order.create_from_quote(quote, [hold],
+            party=find_party(pool, name, email), email=email, phone=phone,
+            values=dict(values, partner=partner_id,
+                partner_reference=reference))
+        if quote.to_pay > 0:
+            Payment.record(order, PROVIDER,
+                Pool().get('ticket.partner').payment_reference(
+                    partner_id, reference),
+                quote.to_pay, method='other')
+        else:
+            Order.pay([Order(order.id)])
+        order = Order(order.id)
+        if order.state != 'paid':
+            # (a credit or a payment that does not cover the order)
+            raise bad_request('not_paid',
+                "The order could not be paid in full.")
+        return json_response(partner_order_json(order), HTTPStatus.CREATED)
+
+
+@app.route(f'{PARTNER}/orders/<reference>', methods=['GET'])
+@api()
+def get_partner_order(request, pool, reference):
+    "An order of the partner, by its reference"
+    partner_id, _, _ = authenticate(pool, request)
+    order = find_order(pool, partner_id, reference_value(reference))
+    if not order:
+        raise not_found('order_not_found', "No order of yours has this "
+            "reference.")
+    return partner_order_json(order)
+
+
+@app.route(f'{PARTNER}/orders/<reference>/tickets.pdf', methods=['GET'])
+@api()
+def get_partner_tickets(request, pool, reference):
+    "The PDF tickets of an order of the partner"
+    partner_id, _, _ = authenticate(pool, request)
+    order = find_order(pool, partner_id, reference_value(reference))
+    if not order:
+        raise not_found('order_not_found', "No order of yours has this "
+            "reference.")
+    Report = pool.get('ticket.order.tickets', type='report')
+    content = Report.orders_pdf([order])
+    return Response(content, HTTPStatus.OK, headers={
+            'Content-Type': 'application/pdf',
+            'Content-Disposition':
+                f'inline; filename="tickets-{order.number}.pdf"',
+            })
+
+
+describe_api()
