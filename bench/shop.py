@@ -20,6 +20,13 @@ verifies that exactly 1,000 orders were paid, that every other buyer was
 told "sold out" (409) at the hold, and that the database sold exactly the
 1,000 places (no oversell, nothing left held).
 
+With --workload partner, each of the 1,500 attempts is instead one request
+of the partner API (POST /ticket/api/v1/partner/orders with a partner's key:
+one ticket, priced, held, paid by the partner and issued in one
+transaction, no e-mail), the very workload of pretix's W2 below (one POST
+of a paid order to its order API, send_email false): the same 16 clients,
+each on its own keep-alive connection, the same checks.
+
 With --pretix, the peer's W2 workload (one item with a quota of 1,000, 16
 clients, 1,500 order attempts through pretix's order API) runs first in the
 same sitting with the harness of ../shared/peers/pretix (its setup.sh, then
@@ -27,7 +34,8 @@ same sitting with the harness of ../shared/peers/pretix (its setup.sh, then
 newest W2 result instead. Both figures are printed with their ratio and
 the CPU calibration of each (the harness's cpu_calib loop).
 
-Usage: .venv/bin/python bench/shop.py [--places 1000] [--buyers 1500]
+Usage: .venv/bin/python bench/shop.py [--workload shop|partner]
+    [--places 1000] [--buyers 1500]
     [--clients 16] [--workers 2] [--threads 2] [--worker-nice 10] [--pretix[=run|newest]]
 (GUICHET_PGDATA and GUICHET_PGPORT choose the PostgreSQL server.)
 """
@@ -277,6 +285,110 @@ def rush(server, event, session, tariff, method, buyers, clients, first=0):
     return time.perf_counter() - began, results
 
 
+def setup_partner(pool, ids, shop, sessions):
+    """The partner workload's catalogue: tariff "Plein tarif" sold on the
+    Partners channel too, sessions visible to partners, and a partner of
+    company Guichet; return its key"""
+    from trytond.transaction import Transaction
+    Partner = pool.get('ticket.partner')
+    Party = pool.get('party.party')
+    Session = pool.get('ticket.session')
+    Tariff = pool.get('ticket.tariff')
+    company = ids['companies']['Guichet']
+    with Transaction().set_context(company=company):
+        Tariff.write([Tariff(shop['full'])],
+            {'channels': ['online', 'box_office', 'partner']})
+        Session.write([Session(s) for s in sessions],
+            {'visibility': ['online', 'box_office', 'partner']})
+        party, = Party.create([{'name': "Agence Voyages"}])
+        partner, = Partner.create([{
+                    'name': "Agence", 'company': company, 'party': party}])
+        return partner.application.key
+
+
+class PartnerClient:
+    """A partner's client over one keep-alive connection, as the pretix
+    harness's clients (one httpx connection per thread)"""
+
+    def __init__(self, server, key):
+        self.path = f'/{server.database}/ticket/api/v1/partner/orders'
+        self.headers = {'Authorization': f'Bearer {key}',
+            'Content-Type': 'application/json'}
+        self.connection = http.client.HTTPConnection(HOST, server.port,
+            timeout=120)
+        self.retries = 0
+
+    def order(self, session, tariff, number):
+        "Sell one ticket; return (outcome, {'order': seconds})"
+        body = json.dumps({
+                'reference': f'rush-{number}',
+                'lines': [{'session': session, 'tariff': tariff,
+                        'quantity': 1}],
+                'buyer': {'name': f'Buyer {number}',
+                    'email': f'rush-{number}@example.org'},
+                }).encode()
+        began = time.perf_counter()
+        for attempt in range(5):
+            try:
+                self.connection.request('POST', self.path, body=body,
+                    headers=self.headers)
+                response = self.connection.getresponse()
+                raw = response.read()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.connection.close()
+                if attempt:
+                    raise
+                continue
+            if response.status == 503 and attempt < 4:
+                self.retries += 1
+                time.sleep(1)
+                continue
+            break
+        timings = {'order': time.perf_counter() - began}
+        if response.status == 201:
+            return 'paid', timings
+        if response.status == 409 and b'capacity_exceeded' in raw:
+            return 'sold_out', timings
+        return f'order {response.status} {raw[:200]!r}', timings
+
+    def close(self):
+        self.connection.close()
+
+
+def rush_partner(server, key, session, tariff, buyers, clients, first=0):
+    """buyers order attempts of one ticket through the partner API, clients
+    at a time, each client on its own connection; return (seconds,
+    results)"""
+    results = []
+    lock = threading.Lock()
+    numbers = iter(range(first, first + buyers))
+
+    def client():
+        partner = PartnerClient(server, key)
+        try:
+            while True:
+                with lock:
+                    number = next(numbers, None)
+                if number is None:
+                    return
+                try:
+                    result = partner.order(session, tariff, number)
+                except Exception as error:  # noqa: BLE001 - counted
+                    result = (f'error {error!r}', {})
+                result[1]['retries'] = partner.retries
+                partner.retries = 0
+                with lock:
+                    results.append(result)
+        finally:
+            partner.close()
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as executor:
+        for future in [executor.submit(client) for _ in range(clients)]:
+            future.result()
+    return time.perf_counter() - began, results
+
+
 def newest_pretix_result():
     results = pathlib.Path(os.environ.get('PRETIX_RESULTS_DIR')
         or pretix_home() / 'results')
@@ -346,6 +458,10 @@ def main():
     parser.add_argument('--worker-nice', type=int, default=Server.worker_nice,
         help="the CPU priority (nice) of the trytond-worker sending the "
         "e-mails")
+    parser.add_argument('--workload', choices=['shop', 'partner'],
+        default='shop', help="shop: the buyers' six requests in the web "
+        "shop (the default); partner: one request per order through the "
+        "partner API, as pretix's W2 through its order API")
     parser.add_argument('--pretix', nargs='?', const='run',
         choices=['run', 'newest'],
         help="compare with pretix: run its W2 workload first (run) or read "
@@ -377,12 +493,23 @@ def main():
         setup = time.perf_counter() - began
         # Warm the workers up on a session of its own, not counted
         warm = server.ids['sessions']['small']
-        rush(server, event, warm, shop['full'], shop['card'], 24,
-            args.clients, first=100000)
+        if args.workload == 'partner':
+            key = server.run(setup_partner, server.ids, shop,
+                [session, warm])
+            setup = time.perf_counter() - began
+            rush_partner(server, key, warm, shop['full'], 24, args.clients,
+                first=100000)
+        else:
+            rush(server, event, warm, shop['full'], shop['card'], 24,
+                args.clients, first=100000)
         load_before = os.getloadavg()
         cpu_before = cpu_seconds(server)
-        elapsed, results = rush(server, event, session, shop['full'],
-            shop['card'], args.buyers, args.clients)
+        if args.workload == 'partner':
+            elapsed, results = rush_partner(server, key, session,
+                shop['full'], args.buyers, args.clients)
+        else:
+            elapsed, results = rush(server, event, session, shop['full'],
+                shop['card'], args.buyers, args.clients)
         load_after = os.getloadavg()
         cpu = cpu_used(cpu_before, cpu_seconds(server))
         capacity, sold, held = server.pool_of(session)
@@ -414,7 +541,8 @@ def main():
     ok = outcomes.get('paid', 0)
     refused = outcomes.get('sold_out', 0)
     retries = sum(t.get('retries', 0) for _, t in results)
-    print(f"shop rush: {args.places} places, {args.buyers} buyers, "
+    print(f"{args.workload} rush: {args.places} places, {args.buyers} "
+        f"{'buyers' if args.workload == 'shop' else 'order attempts'}, "
         f"{args.clients} at a time, gunicorn {args.workers} workers x "
         f"{args.threads} threads + 1 trytond-worker (nice "
         f"{args.worker_nice}), {os.cpu_count()} cores; setup {setup:.0f} s")
@@ -423,18 +551,20 @@ def main():
     print(f"{ok / elapsed:.1f} orders/s ({elapsed:.1f} s for all buyers); "
         f"{retries} requests answered 503 busy and tried again after 1 s")
     print(f"{'step':>9} {'count':>6} {'p50 ms':>8} {'p99 ms':>8}")
-    for name in STEPS:
+    steps = STEPS if args.workload == 'shop' else ['order']
+    for name in steps:
         values = [t[name] for o, t in results if name in t]
         if values:
             print(f"{name:>9} {len(values):>6} "
                 f"{percentile(values, .5) * 1000:>8.1f} "
                 f"{percentile(values, .99) * 1000:>8.1f}")
-    orders = [sum(t[n] for n in STEPS) for o, t in results if o == 'paid']
+    orders = [sum(t[n] for n in steps) for o, t in results if o == 'paid']
     order_p99 = percentile(orders, .99) * 1000 if orders else float('nan')
     if orders:
         print(f"{'order':>9} {len(orders):>6} "
             f"{percentile(orders, .5) * 1000:>8.1f} {order_p99:>8.1f}"
-            "   (the four steps of a paid order)")
+            + ("   (the four steps of a paid order)"
+                if args.workload == 'shop' else "   (one request)"))
     print(f"database: session pool capacity {capacity}, sold {sold}, held "
         f"{held}; {paid} paid orders, {tickets} valid tickets; "
         f"{queued} e-mails still queued at the end of the rush, "
@@ -460,12 +590,17 @@ def main():
         print(f"{'pretix':>8} {pretix['orders_per_s']:>9.1f} "
             f"{pretix['p50']:>8.1f} {pretix['p99']:>8.1f} "
             f"{pretix['calib'] or float('nan'):>12.3f}")
-        hold_p99 = percentile([t['hold'] for o, t in results
-                if 'hold' in t], .99) * 1000
+        if args.workload == 'shop':
+            hold_p99 = percentile([t['hold'] for o, t in results
+                    if 'hold' in t], .99) * 1000
+            what = ("p50/p99 of a whole paid order: 4 steps, 6 requests; "
+                f"hold alone p99 {hold_p99:.1f} ms")
+        else:
+            what = ("p50/p99 of a paid order: one request of the partner "
+                "API, as pretix's")
         print(f"{'guichet':>8} {ok / elapsed:>9.1f} "
             f"{percentile(orders, .5) * 1000:>8.1f} {order_p99:>8.1f} "
-            f"{sum(calib) / 2:>12.3f}   (p50/p99 of a whole paid order: "
-            f"4 steps, 6 requests; hold alone p99 {hold_p99:.1f} ms)")
+            f"{sum(calib) / 2:>12.3f}   ({what})")
         ratio = (ok / elapsed) / pretix['orders_per_s']
         print(f"ratio: guichet {ratio:.2f}x pretix's orders per second "
             f"(goal >= {GOAL_RATIO}x: "

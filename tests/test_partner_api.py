@@ -199,7 +199,6 @@ class PartnerApiTest(unittest.TestCase):
         "Each client mistake is a 4xx with a message and writes nothing"
         before = self.counts()
         full, small = self.shop['full'], self.small
-        concert = self.ids['sessions']['concert']
 
         def body(**values):
             return dict({'reference': 'R-1', 'lines': [{'session': small,
