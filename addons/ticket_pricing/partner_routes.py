@@ -5,11 +5,12 @@ on every route; an unknown or revoked key is a 401.
 
 - ``POST /ticket/api/v1/partner/orders``: lines of (session, tariff,
   quantity) on the "Partners" channel, the buyer and the partner's own
-  reference of the order. In one transaction the engine prices the lines,
-  the capacity service holds their places (a full session is a 409
-  ``capacity_exceeded`` and nothing is written), the order is created and
-  paid by the partner, and its tickets are issued: 201 with the order and
-  its tickets (number, holder, the content of their QR code). The same
+  reference of the order. The engine prices the lines and the capacity
+  service holds their places (a full session is a 409
+  ``capacity_exceeded`` and nothing is written); then the order is created
+  and paid by the partner and its tickets are issued (a failure gives the
+  places back): 201 with the order and its tickets (number, holder, the
+  content of their QR code). The same
   reference again answers 200 with the first order: a partner that did not
   get the answer sends the request again without selling twice.
 - ``GET /ticket/api/v1/partner/orders/<reference>``: that order again.
@@ -20,14 +21,15 @@ import re
 from decimal import Decimal
 from types import SimpleNamespace
 
-from trytond.pool import Pool
+from trytond import backend
 from trytond.protocols.wrappers import HTTPStatus, Response
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from guichet.ticket_event.routes import (
-    MAX_ITEMS, PREFIX, ApiError, api, bad_request, is_int, json_body,
-    json_response, not_found)
+    MAX_BODY, MAX_ITEMS, PREFIX, ApiError, api, bad_request, busy, find_hold,
+    is_int, json_body, json_response, load_pool, not_found,
+    run_in_transaction)
 
 from .engine import MAX_LINE_QUANTITY, LineRequest, QuoteRequest
 from .partner import PROVIDER
@@ -153,14 +155,9 @@ def partner_order_json(order):
     return data
 
 
-@app.route(f'{PARTNER}/orders', methods=['POST'])
-@api(readonly=False, read_committed=True)
-def create_partner_order(request, pool):
-    "Sell a paid order: price, hold, order, pay and issue its tickets"
+def order_request(request, pool):
+    "The checked (partner, values) of an order request, or a 4xx"
     Order = pool.get('ticket.order')
-    Payment = pool.get('ticket.order.payment')
-    PriceEngine = pool.get('ticket.price_engine')
-    Hold = pool.get('ticket.hold')
     partner_id, company, event_ids = authenticate(pool, request)
     body = json_body(request)
     if not isinstance(body, dict):
@@ -179,39 +176,119 @@ def create_partner_order(request, pool):
     if language not in LANGUAGES:
         raise bad_request('invalid_body',
             "language must be one of: %s." % ', '.join(LANGUAGES))
-    promo_code = _optional_string(body, 'promo_code', 64)
     values = Order.partner_order_values(send_email, language)
     if values is None:
         raise bad_request('email_unavailable',
             "This server cannot e-mail the tickets (send_email).")
-    lock_reference(partner_id, reference)
-    existing = find_order(pool, partner_id, reference)
+    return {
+        'partner': partner_id, 'company': company, 'events': event_ids,
+        'reference': reference, 'wanted': wanted, 'name': name,
+        'email': email, 'phone': phone, 'values': values,
+        'promo_code': _optional_string(body, 'promo_code', 64),
+        }
+
+
+def hold_places(request, pool):
+    """First transaction: check the request, then hold its places (the
+    session's pool row is locked from the hold to the commit, a moment);
+    return the order request and the hold's token, or the partner's order
+    of this reference as JSON"""
+    PriceEngine = pool.get('ticket.price_engine')
+    Hold = pool.get('ticket.hold')
+    wanted = order_request(request, pool)
+    lock_reference(wanted['partner'], wanted['reference'])
+    existing = find_order(pool, wanted['partner'], wanted['reference'])
     if existing:
-        return partner_order_json(existing)
-    lines = partner_records(pool, company, event_ids, wanted)
-    with Transaction().set_context(company=company), pricing_errors():
+        return wanted, partner_order_json(existing)
+    lines = partner_records(
+        pool, wanted['company'], wanted['events'], wanted['wanted'])
+    with Transaction().set_context(company=wanted['company']), \
+            pricing_errors():
         quote = PriceEngine.quote(QuoteRequest(
                 lines=[LineRequest(tariff=t, session=s, quantity=q)
                     for s, t, q in lines],
-                channel=CHANNEL, promo_code=promo_code, email=email))
-        hold = Hold.reserve_quote(quote)
+                channel=CHANNEL, promo_code=wanted['promo_code'],
+                email=wanted['email']))
+        return wanted, Hold.reserve_quote(quote).token
+
+
+def sell_held(request, pool, wanted, token):
+    """Second transaction: the order of the held places, paid by the partner
+    and its tickets issued (the pools' rows are locked from the sale to the
+    commit); or, when a request of the same reference sold first, the held
+    places given back and that order; return the order's JSON and whether
+    it is new"""
+    Order = pool.get('ticket.order')
+    Payment = pool.get('ticket.order.payment')
+    Partner = pool.get('ticket.partner')
+    PriceEngine = pool.get('ticket.price_engine')
+    Hold = pool.get('ticket.hold')
+    partner_id, reference = wanted['partner'], wanted['reference']
+    lock_reference(partner_id, reference)
+    hold = find_hold(pool, token, lock=True)
+    existing = find_order(pool, partner_id, reference)
+    if existing:
+        Hold.release([hold])
+        return partner_order_json(existing), False
+    email = wanted['email']
+    with Transaction().set_context(company=wanted['company']), \
+            pricing_errors():
+        Hold.check_live([hold])
+        quote = PriceEngine.quote(Order.quote_request([hold], email=email,
+                promo_code=wanted['promo_code']))
         order = Order.create_from_quote(quote, [hold],
-            party=find_party(pool, name, email), email=email, phone=phone,
-            values=dict(values, partner=partner_id,
-                partner_reference=reference))
+            party=find_party(pool, wanted['name'], email), email=email,
+            phone=wanted['phone'], values=dict(wanted['values'],
+                partner=partner_id, partner_reference=reference))
         if quote.to_pay > 0:
             Payment.record(order, PROVIDER,
-                Pool().get('ticket.partner').payment_reference(
-                    partner_id, reference),
+                Partner.payment_reference(partner_id, reference),
                 quote.to_pay, method='other')
         else:
             Order.pay([Order(order.id)])
         order = Order(order.id)
         if order.state != 'paid':
-            # (a credit or a payment that does not cover the order)
             raise bad_request('not_paid',
                 "The order could not be paid in full.")
-        return json_response(partner_order_json(order), HTTPStatus.CREATED)
+        return partner_order_json(order), True
+
+
+def release(request, pool, token):
+    "After a failed sale: give the held places back"
+    Hold = pool.get('ticket.hold')
+    Hold.release([find_hold(pool, token, lock=True)])
+
+
+@app.route(f'{PARTNER}/orders', methods=['POST'])
+def create_partner_order(request, database_name):
+    """Sell a paid order: price and hold its places, then order, pay and
+    issue its tickets.
+
+    Two transactions, so that the session's pool row is locked for the
+    hold and for the sale only, not for the whole request: the partners'
+    orders of a rush sell side by side. A sale that fails gives its places
+    back at once."""
+    try:
+        pool = load_pool(request, database_name)
+        wanted, held = run_in_transaction(
+            hold_places, request, pool, {}, False, True)
+        if not isinstance(held, str):
+            return json_response(held)
+        try:
+            data, new = run_in_transaction(sell_held, request, pool,
+                {'wanted': wanted, 'token': held}, False, True)
+        except BaseException:
+            run_in_transaction(release, request, pool, {'token': held},
+                False, True)
+            raise
+    except ApiError as error:
+        return error.response()
+    except backend.DatabaseOperationalError:
+        return busy().response()
+    return json_response(data, HTTPStatus.CREATED if new else HTTPStatus.OK)
+
+
+create_partner_order.max_request_size = MAX_BODY
 
 
 @app.route(f'{PARTNER}/orders/<reference>', methods=['GET'])
