@@ -223,7 +223,6 @@ class Hold(Workflow, ModelSQL, ModelView):
         if companies != {int(company)}:
             raise HoldError(gettext('ticket_event.msg_hold_one_company'))
         quantities = CapacityPool.quantities_for(items)
-        CapacityPool.move_places(quantities, take='held')
 
         # The hold, its items and allocations by one plain INSERT each (see
         # _insert): 3 statements instead of 6 on the rush's path; their
@@ -248,6 +247,10 @@ class Hold(Workflow, ModelSQL, ModelView):
                 for pool_id, quantity in sorted(quantities.items())])
         # (the creation's validation read no items nor allocations: the
         # One2Many fields load lazily, from the rows inserted above)
+        # Last: the UPDATE of the pools locks their rows until the commit,
+        # and every hold and sale of the session waits for them; a full
+        # pool raises CapacityError and the rows above are rolled back.
+        CapacityPool.move_places(quantities, take='held')
         return hold
 
     @classmethod

@@ -216,8 +216,8 @@ def sell_held(request, pool, wanted, token):
     """Second transaction: the order of the held places, paid by the partner
     and its tickets issued (the pools' rows are locked from the sale to the
     commit); or, when a request of the same reference sold first, the held
-    places given back and that order; return the order's JSON and whether
-    it is new"""
+    places given back and that order; return the order's id and whether it
+    is new"""
     Order = pool.get('ticket.order')
     Payment = pool.get('ticket.order.payment')
     Partner = pool.get('ticket.partner')
@@ -229,7 +229,7 @@ def sell_held(request, pool, wanted, token):
     existing = find_order(pool, partner_id, reference)
     if existing:
         Hold.release([hold])
-        return partner_order_json(existing), False
+        return existing.id, False
     email = wanted['email']
     with Transaction().set_context(company=wanted['company']), \
             pricing_errors():
@@ -246,11 +246,15 @@ def sell_held(request, pool, wanted, token):
                 quote.to_pay, method='other')
         else:
             Order.pay([Order(order.id)])
-        order = Order(order.id)
-        if order.state != 'paid':
+        if Order(order.id).state != 'paid':
             raise bad_request('not_paid',
                 "The order could not be paid in full.")
-        return partner_order_json(order), True
+        return order.id, True
+
+
+def order_data(request, pool, order_id):
+    "Third transaction, read only: the JSON of the order sold"
+    return partner_order_json(pool.get('ticket.order')(order_id))
 
 
 def release(request, pool, token):
@@ -267,7 +271,7 @@ def create_partner_order(request, database_name):
     Two transactions, so that the session's pool row is locked for the
     hold and for the sale only, not for the whole request: the partners'
     orders of a rush sell side by side. A sale that fails gives its places
-    back at once."""
+    back at once. The answer is read in a third, read-only one."""
     try:
         pool = load_pool(request, database_name)
         wanted, held = run_in_transaction(
@@ -275,12 +279,15 @@ def create_partner_order(request, database_name):
         if not isinstance(held, str):
             return json_response(held)
         try:
-            data, new = run_in_transaction(sell_held, request, pool,
+            order_id, new = run_in_transaction(sell_held, request, pool,
                 {'wanted': wanted, 'token': held}, False, True)
         except BaseException:
             run_in_transaction(release, request, pool, {'token': held},
                 False, True)
             raise
+        # read once committed: the pools' rows are not locked meanwhile
+        data = run_in_transaction(order_data, request, pool,
+            {'order_id': order_id}, True, False)
     except ApiError as error:
         return error.response()
     except backend.DatabaseOperationalError:
