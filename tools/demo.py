@@ -533,6 +533,51 @@ def _create_box_office(database, extras):
         transaction.commit()
 
 
+def create_partner(database):
+    """A reseller with its API key: the tourist office sells the first
+    event's online tariffs and sessions through the partner API"""
+    from trytond.transaction import TransactionError
+    extras = {}
+    while True:
+        try:
+            _create_partner(database, extras)
+            return
+        except TransactionError as error:
+            error.fix(extras)
+
+
+def _create_partner(database, extras):
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(database, 0, **extras) as transaction:
+        pool = Pool()
+        Tariff = pool.get('ticket.tariff')
+        Session = pool.get('ticket.session')
+        Party = pool.get('party.party')
+        Partner = pool.get('ticket.partner')
+        company, = pool.get('company.company').search(
+            [], order=[('id', 'ASC')], limit=1)
+        with transaction.set_context(company=company.id):
+            tariffs = Tariff.search([('channels', 'in', ['online'])],
+                order=[('event', 'ASC'), ('id', 'ASC')])
+            if not tariffs:
+                return
+            event = tariffs[0].event
+            tariffs = [t for t in tariffs if t.event == event]
+            for tariff in tariffs:
+                tariff.channels = list(tariff.channels) + ['partner']
+            Tariff.save(tariffs)
+            sessions = Session.search([('event', '=', event.id)])
+            for session in sessions:
+                session.visibility = list(session.visibility or []) + [
+                    'partner']
+            Session.save(sessions)
+            party, = Party.create([{'name': "Office de tourisme"}])
+            Partner.create([{'name': "Office de tourisme",
+                        'company': company.id, 'party': party.id}])
+        transaction.commit()
+
+
 def banner(database):
     base = f'http://127.0.0.1:{PORT}'
     print(f"""
@@ -543,6 +588,8 @@ Guichet demo is running.
       login: guichet   password: guichet
   Public JSON API:                 {base}/{database}/ticket/api/v1/events
   OpenAPI document:                {base}/{database}/ticket/api/v1/openapi.json
+  Partner API (resellers):         {base}/{database}/ticket/api/v1/partner/orders
+      key of "Office de tourisme": back office, Ticketing > Partners
   Web shop:                        {base}/{database}/ticket/shop/
   E-mails sent (SMTP catcher):     http://127.0.0.1:{MAIL_PORT}/
   PostgreSQL:                      {pgctl.uri(database)}
@@ -582,6 +629,7 @@ def main():
     setup_demo(args.database)
     demo_crm.create_crm(args.database)
     create_box_office(args.database)
+    create_partner(args.database)
     demo_accounting.create_accounting(args.database)
     print("Demo data loaded.")
     return 0
