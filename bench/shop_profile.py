@@ -16,6 +16,7 @@ import collections
 import cProfile
 import functools
 import io
+import json
 import pathlib
 import pstats
 import re
@@ -57,6 +58,9 @@ def main():
     parser.add_argument('--repeat-pages', type=int, default=0, metavar='N',
         help="each buyer gets its checkout and payment pages N more times "
         "(steadier means of the pages)")
+    parser.add_argument('--partner', action='store_true',
+        help="the orders of bench/shop.py --workload partner instead: one "
+        "request of the partner API per order")
     parser.add_argument('--dump', metavar='FILE',
         help="also save the profile (pstats) to FILE (--total) or each "
         "request's to FILE.<request> (--profile)")
@@ -94,7 +98,7 @@ def main():
             trace_reads(counter, reads)
 
         def call(client, number, last, name, method, path, data=None,
-                refused=False):
+                refused=False, json_body=None, headers=None):
             start, queries = time.perf_counter(), counter.count
             cpu = time.thread_time()
             if last:
@@ -103,13 +107,18 @@ def main():
                 else profiles[name] if args.profile else None)
             if profile:
                 profile.enable()
-            url = path if path.startswith(root) else root + path
-            reply = client.open(url, method=method,
-                data=urllib.parse.urlencode(data) if data else None,
-                headers={'Accept-Language': 'en', **({
-                            'Content-Type':
-                            'application/x-www-form-urlencoded'}
-                        if data else {})})
+            url = path if path.startswith(f'/{DATABASE}/') else root + path
+            if json_body is not None:
+                reply = client.open(url, method=method,
+                    data=json.dumps(json_body), headers={
+                        'Content-Type': 'application/json', **headers})
+            else:
+                reply = client.open(url, method=method,
+                    data=urllib.parse.urlencode(data) if data else None,
+                    headers={'Accept-Language': 'en', **({
+                                'Content-Type':
+                                'application/x-www-form-urlencoded'}
+                            if data else {})})
             body = reply.get_data(as_text=True)
             if profile:
                 profile.disable()
@@ -125,7 +134,24 @@ def main():
                     f'{name} {reply.status_code} {body[:300]!r}')
             return reply, body
 
-        for number in range(args.buyers):
+        if args.partner:
+            from shop import setup_partner
+            key = server.run(setup_partner, server.ids, shop, [session])
+            auth = {'Authorization': f'Bearer {key}'}
+            path = f'/{DATABASE}/ticket/api/v1/partner/orders'
+        for number in range(args.buyers if args.partner else 0):
+            client = Client(app)
+            last = args.sites and number == args.buyers - 1
+            reply, body = call(client, number, last, 'partner order', 'POST',
+                path, json_body={
+                    'reference': f'rush-{number}',
+                    'lines': [{'session': session, 'tariff': shop['full'],
+                            'quantity': 1}],
+                    'buyer': {'name': f'Buyer {number}',
+                        'email': f'rush-{number}@example.org'}},
+                headers=auth)
+            assert reply.status_code == 201, (reply.status_code, body)
+        for number in range(0 if args.partner else args.buyers):
             client = Client(app)
             last = args.sites and number == args.buyers - 1
             step = functools.partial(call, client, number, last)

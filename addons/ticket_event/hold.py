@@ -8,6 +8,8 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 
+from sql import Column
+
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
@@ -18,7 +20,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .common import forget_records, now
-from .exceptions import HoldError
+from .exceptions import CapacityError, HoldError
 
 CHANNELS = [
     ('web', "Web"),
@@ -248,10 +250,27 @@ class Hold(Workflow, ModelSQL, ModelView):
         # (the creation's validation read no items nor allocations: the
         # One2Many fields load lazily, from the rows inserted above)
         # Last: the UPDATE of the pools locks their rows until the commit,
-        # and every hold and sale of the session waits for them; a full
-        # pool raises CapacityError and the rows above are rolled back.
-        CapacityPool.move_places(quantities, take='held')
+        # and every hold and sale of the session waits for them. A full
+        # pool raises CapacityError: the rows above go at once, for a
+        # caller that goes on in the transaction (a test, another try).
+        try:
+            CapacityPool.move_places(quantities, take='held')
+        except CapacityError:
+            cls._delete_new(hold_id)
+            raise
         return hold
+
+    @classmethod
+    def _delete_new(cls, hold_id):
+        "Delete the rows of a hold just inserted by reserve"
+        pool = Pool()
+        cursor = Transaction().connection.cursor()
+        for model, column in [('ticket.allocation', 'hold'),
+                ('ticket.hold.item', 'hold'), (cls.__name__, 'id')]:
+            table = pool.get(model).__table__()
+            cursor.execute(*table.delete(
+                    where=Column(table, column) == hold_id))
+        forget_records(cls, [hold_id])
 
     @classmethod
     def _item_values(cls, values):

@@ -2,7 +2,8 @@
 import copy
 
 from guichet.ticket_event import openapi
-from guichet.ticket_event.openapi import ID, JSON, MAX_ITEMS, _json, _ref, _schema
+from guichet.ticket_event.openapi import (
+    ID, JSON, MAX_ITEMS, _json, _ref, _schema)
 
 from .engine import MAX_LINE_QUANTITY
 from .openapi import SCHEMAS as PRICING_SCHEMAS

@@ -35,8 +35,8 @@ from .engine import MAX_LINE_QUANTITY, LineRequest, QuoteRequest
 from .partner import PROVIDER
 from .partner_openapi import describe_api
 from .routes import (
-    _id, _optional_string, buyer_values, find_party, order_json,
-    pricing_errors)
+    _id, _optional_string, amount_line, buyer_values, find_party, money,
+    order_json, pricing_errors, taxes_json)
 
 PARTNER = f'{PREFIX}/partner'
 CHANNEL = 'partner'
@@ -144,15 +144,47 @@ def partner_order_json(order):
     data = order_json(order, SimpleNamespace(
             credit_amount=Decimal(0), to_pay=Decimal(0)))
     data['reference'] = order.partner_reference
-    data['tickets'] = [{
+    data['tickets'] = tickets_json(sorted(order.tickets, key=lambda t: t.id))
+    return data
+
+
+def tickets_json(tickets):
+    return [{
             'number': t.number,
             'session': t.session.id,
             'type': t.type_label or None,
             'holder': t.holder_name or None,
             'state': t.state,
             'code': t.qr_data,
-            } for t in order.tickets]
-    return data
+            } for t in tickets]
+
+
+def sold_order_json(order, quote, reference):
+    """The JSON of a new partner's order as partner_order_json gives it
+    once paid, from the quote it was created from (its lines, taxes and
+    totals are the quote's) instead of reading it back; without its
+    tickets"""
+    currency = quote.currency
+    lines = [amount_line(currency, l.kind, l.tariff, l.session,
+            l.description, l.quantity, l.unit_price, l.discount, l.untaxed,
+            l.tax, l.total) for l in quote.lines]
+    return {
+        'number': order.number,
+        'state': 'paid',
+        'channel': quote.request.channel,
+        'email': quote.request.email,
+        'reserved_until': None,
+        'currency': currency.code,
+        'lines': [l for l in lines if l['kind'] != 'fee'],
+        'fees': [l for l in lines if l['kind'] == 'fee'],
+        'taxes': taxes_json(currency, quote.tax_lines),
+        'untaxed': money(currency, quote.untaxed),
+        'tax': money(currency, quote.tax),
+        'total': money(currency, quote.total),
+        'credit': money(currency, Decimal(0)),
+        'to_pay': money(currency, Decimal(0)),
+        'reference': reference,
+        }
 
 
 def order_request(request, pool):
@@ -216,8 +248,8 @@ def sell_held(request, pool, wanted, token):
     """Second transaction: the order of the held places, paid by the partner
     and its tickets issued (the pools' rows are locked from the sale to the
     commit); or, when a request of the same reference sold first, the held
-    places given back and that order; return the order's id and whether it
-    is new"""
+    places given back and that order; return the order's id and, when it
+    is new, its JSON but for its tickets (None otherwise)"""
     Order = pool.get('ticket.order')
     Payment = pool.get('ticket.order.payment')
     Partner = pool.get('ticket.partner')
@@ -229,7 +261,7 @@ def sell_held(request, pool, wanted, token):
     existing = find_order(pool, partner_id, reference)
     if existing:
         Hold.release([hold])
-        return existing.id, False
+        return existing.id, None
     email = wanted['email']
     with Transaction().set_context(company=wanted['company']), \
             pricing_errors():
@@ -240,6 +272,8 @@ def sell_held(request, pool, wanted, token):
             party=find_party(pool, wanted['name'], email), email=email,
             phone=wanted['phone'], values=dict(wanted['values'],
                 partner=partner_id, partner_reference=reference))
+        # before the sale: the pools' rows are locked from it to the commit
+        data = sold_order_json(order, quote, reference)
         if quote.to_pay > 0:
             Payment.record(order, PROVIDER,
                 Partner.payment_reference(partner_id, reference),
@@ -249,12 +283,17 @@ def sell_held(request, pool, wanted, token):
         if Order(order.id).state != 'paid':
             raise bad_request('not_paid',
                 "The order could not be paid in full.")
-        return order.id, True
+        return order.id, data
 
 
-def order_data(request, pool, order_id):
-    "Third transaction, read only: the JSON of the order sold"
-    return partner_order_json(pool.get('ticket.order')(order_id))
+def order_data(request, pool, order_id, data):
+    """Third transaction, read only: the JSON of the order sold (of its
+    tickets only, when data has the rest)"""
+    if data is None:
+        return partner_order_json(pool.get('ticket.order')(order_id))
+    Ticket = pool.get('ticket.ticket')
+    return dict(data, tickets=tickets_json(Ticket.search(
+                [('order', '=', order_id)], order=[('id', 'ASC')])))
 
 
 def release(request, pool, token):
@@ -279,15 +318,16 @@ def create_partner_order(request, database_name):
         if not isinstance(held, str):
             return json_response(held)
         try:
-            order_id, new = run_in_transaction(sell_held, request, pool,
+            order_id, data = run_in_transaction(sell_held, request, pool,
                 {'wanted': wanted, 'token': held}, False, True)
         except BaseException:
             run_in_transaction(release, request, pool, {'token': held},
                 False, True)
             raise
         # read once committed: the pools' rows are not locked meanwhile
+        new = data is not None
         data = run_in_transaction(order_data, request, pool,
-            {'order_id': order_id}, True, False)
+            {'order_id': order_id, 'data': data}, True, False)
     except ApiError as error:
         return error.response()
     except backend.DatabaseOperationalError:
