@@ -9,8 +9,6 @@ looks the key up again.
 """
 import urllib.parse
 
-from sql.functions import Function
-
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -19,13 +17,9 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.url import http_host
 
+from guichet.ticket_event.api_key import ApiKeyMixin, ArrayAgg
+
 APPLICATION = 'ticket_access'
-
-
-class ArrayAgg(Function):
-    "ARRAY(subquery)"
-    __slots__ = ()
-    _function = 'ARRAY'
 
 
 class UserApplication(metaclass=PoolMeta):
@@ -37,9 +31,10 @@ class UserApplication(metaclass=PoolMeta):
         cls.application.selection.append((APPLICATION, "Ticket Scanner"))
 
 
-class Device(Workflow, ModelSQL, ModelView):
+class Device(ApiKeyMixin, Workflow, ModelSQL, ModelView):
     "A scanner device at the gates"
     __name__ = 'ticket.access.device'
+    _application = APPLICATION
     name = fields.Char("Name", required=True)
     company = fields.Many2One('company.company', "Company", required=True)
     lists = fields.Many2Many(
@@ -104,73 +99,21 @@ class Device(Workflow, ModelSQL, ModelView):
             f'#key={urllib.parse.quote(key)}')
 
     @classmethod
-    def create(cls, vlist):
-        devices = super().create(vlist)
-        cls._give_keys([d for d in devices if not d.application])
-        return devices
-
-    @classmethod
     def copy(cls, devices, default=None):
         default = default.copy() if default is not None else {}
-        default.setdefault('application', None)
         default.setdefault('last_seen', None)
         default.setdefault('last_sync', None)
         return super().copy(devices, default=default)
 
     @classmethod
-    def _give_keys(cls, devices):
-        "Give each device a new key, cancelling its previous one"
-        UserApplication = Pool().get('res.user.application')
-        old = [d.application for d in devices if d.application]
-        if old:
-            UserApplication.cancel(old)
-        user = Transaction().user or None
-        applications = UserApplication.create([{
-                    'application': APPLICATION,
-                    'user': user,
-                    'state': 'validated',
-                    } for _ in devices])
-        for device, application in zip(devices, applications):
-            device.application = application
-        cls.save(devices)
-
-    @classmethod
-    @ModelView.button
-    def new_key(cls, devices):
-        cls._give_keys(devices)
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('revoked')
-    def revoke(cls, devices):
-        "Refuse the device's key from now on"
-        UserApplication = Pool().get('res.user.application')
-        UserApplication.cancel([d.application for d in devices
-                if d.application and d.application.state != 'cancelled'])
-
-    @classmethod
     def authenticate(cls, key):
         """Return (device id, company id, [list ids]) of an active device
         with a validated key, or None"""
-        pool = Pool()
-        UserApplication = pool.get('res.user.application')
-        DeviceList = pool.get('ticket.access.device-ticket.access.list')
-        if not key or len(key) > 256:
-            return None
-        device = cls.__table__()
-        application = UserApplication.__table__()
+        DeviceList = Pool().get('ticket.access.device-ticket.access.list')
         device_list = DeviceList.__table__()
-        cursor = Transaction().connection.cursor()
-        lists = device_list.select(device_list.list,
-            where=device_list.device == device.id)
-        cursor.execute(*device.join(application,
-                condition=application.id == device.application
-                ).select(device.id, device.company, ArrayAgg(lists),
-                where=(application.key == key)
-                & (application.application == APPLICATION)
-                & (application.state == 'validated')
-                & (device.state == 'active')))
-        row = cursor.fetchone()
+        row = cls.key_owner(key, lambda t: t.id, lambda t: t.company,
+            lambda t: ArrayAgg(device_list.select(device_list.list,
+                    where=device_list.device == t.id)))
         if not row:
             return None
         device_id, company, lists = row

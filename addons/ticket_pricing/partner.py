@@ -12,8 +12,6 @@ partner collects the money: its payment is booked with the provider
 find the first order instead of selling twice. Revoking the partner cancels
 the application; its next request is refused.
 """
-from sql.functions import Function
-
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -21,14 +19,10 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from guichet.ticket_event.api_key import ApiKeyMixin, ArrayAgg
+
 APPLICATION = 'ticket_partner'
 PROVIDER = 'partner'
-
-
-class ArrayAgg(Function):
-    "ARRAY(subquery)"
-    __slots__ = ()
-    _function = 'ARRAY'
 
 
 class UserApplication(metaclass=PoolMeta):
@@ -48,9 +42,10 @@ class Payment(metaclass=PoolMeta):
         return super().get_providers() + [(PROVIDER, "Partner")]
 
 
-class Partner(Workflow, ModelSQL, ModelView):
+class Partner(ApiKeyMixin, Workflow, ModelSQL, ModelView):
     "A reseller that sells tickets through the partner API"
     __name__ = 'ticket.partner'
+    _application = APPLICATION
     name = fields.Char("Name", required=True)
     company = fields.Many2One('company.company', "Company", required=True)
     party = fields.Many2One(
@@ -115,71 +110,14 @@ class Partner(Workflow, ModelSQL, ModelView):
         return self.application.key
 
     @classmethod
-    def create(cls, vlist):
-        partners = super().create(vlist)
-        cls._give_keys([p for p in partners if not p.application])
-        return partners
-
-    @classmethod
-    def copy(cls, partners, default=None):
-        default = default.copy() if default is not None else {}
-        default.setdefault('application', None)
-        return super().copy(partners, default=default)
-
-    @classmethod
-    def _give_keys(cls, partners):
-        "Give each partner a new key, cancelling its previous one"
-        UserApplication = Pool().get('res.user.application')
-        old = [p.application for p in partners if p.application]
-        if old:
-            UserApplication.cancel(old)
-        user = Transaction().user or None
-        applications = UserApplication.create([{
-                    'application': APPLICATION,
-                    'user': user,
-                    'state': 'validated',
-                    } for _ in partners])
-        for partner, application in zip(partners, applications):
-            partner.application = application
-        cls.save(partners)
-
-    @classmethod
-    @ModelView.button
-    def new_key(cls, partners):
-        cls._give_keys(partners)
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('revoked')
-    def revoke(cls, partners):
-        "Refuse the partner's key from now on"
-        UserApplication = Pool().get('res.user.application')
-        UserApplication.cancel([p.application for p in partners
-                if p.application and p.application.state != 'cancelled'])
-
-    @classmethod
     def authenticate(cls, key):
         """Return (partner id, company id, [event ids]) of an active partner
         with a validated key, or None; no event ids: every event"""
-        pool = Pool()
-        UserApplication = pool.get('res.user.application')
-        PartnerEvent = pool.get('ticket.partner-ticket.event')
-        if not key or len(key) > 256:
-            return None
-        partner = cls.__table__()
-        application = UserApplication.__table__()
+        PartnerEvent = Pool().get('ticket.partner-ticket.event')
         partner_event = PartnerEvent.__table__()
-        cursor = Transaction().connection.cursor()
-        events = partner_event.select(partner_event.event,
-            where=partner_event.partner == partner.id)
-        cursor.execute(*partner.join(application,
-                condition=application.id == partner.application
-                ).select(partner.id, partner.company, ArrayAgg(events),
-                where=(application.key == key)
-                & (application.application == APPLICATION)
-                & (application.state == 'validated')
-                & (partner.state == 'active')))
-        row = cursor.fetchone()
+        row = cls.key_owner(key, lambda t: t.id, lambda t: t.company,
+            lambda t: ArrayAgg(partner_event.select(partner_event.event,
+                    where=partner_event.partner == t.id)))
         if not row:
             return None
         partner_id, company, events = row

@@ -139,6 +139,16 @@ def find_order(pool, partner_id, reference):
     return orders[0] if orders else None
 
 
+def requested_order(pool, request, reference):
+    "The order of the request's partner and reference, or a 4xx"
+    partner_id, _, _ = authenticate(pool, request)
+    order = find_order(pool, partner_id, reference_value(reference))
+    if not order:
+        raise not_found('order_not_found', "No order of yours has this "
+            "reference.")
+    return order
+
+
 def partner_order_json(order):
     "The order (order_json, paid: nothing left to pay) with its tickets"
     data = order_json(order, SimpleNamespace(
@@ -342,23 +352,14 @@ create_partner_order.max_request_size = MAX_BODY
 @api()
 def get_partner_order(request, pool, reference):
     "An order of the partner, by its reference"
-    partner_id, _, _ = authenticate(pool, request)
-    order = find_order(pool, partner_id, reference_value(reference))
-    if not order:
-        raise not_found('order_not_found', "No order of yours has this "
-            "reference.")
-    return partner_order_json(order)
+    return partner_order_json(requested_order(pool, request, reference))
 
 
 @app.route(f'{PARTNER}/orders/<reference>/tickets.pdf', methods=['GET'])
 @api()
 def get_partner_tickets(request, pool, reference):
     "The PDF tickets of an order of the partner"
-    partner_id, _, _ = authenticate(pool, request)
-    order = find_order(pool, partner_id, reference_value(reference))
-    if not order:
-        raise not_found('order_not_found', "No order of yours has this "
-            "reference.")
+    order = requested_order(pool, request, reference)
     Report = pool.get('ticket.order.tickets', type='report')
     content = Report.orders_pdf([order])
     return Response(content, HTTPStatus.OK, headers={
