@@ -6,6 +6,7 @@ from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If, PYSONEncoder
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import clears_caches, format_local, now, to_local, to_utc
@@ -31,10 +32,14 @@ CHANNEL_VISIBILITY = {
 # process (through ir_cache) when a session, an event, a pool or the pools of
 # a session change.
 _sale_values = Cache('ticket.session.sale_values', context=False)
+# The label (rec_name) of each session by language, kept per process: the
+# refusals of a rush's late buyers, the pages and the e-mails name it; built
+# from the session and its event, cleared with the sale values.
+_labels = Cache('ticket.session.label', context=False)
 
 
-# Clear the sessions' sale values when a record changes
-SaleValuesCacheMixin = clears_caches(_sale_values)
+# Clear the sessions' sale values and labels when a record changes
+SaleValuesCacheMixin = clears_caches(_sale_values, _labels)
 
 
 WEEKDAYS = [
@@ -195,9 +200,15 @@ class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
         return format_local(value, self.timezone) if value else None
 
     def get_rec_name(self, name):
-        label = f'{self.event.rec_name} - {self.local_start}'
-        if self.name:
-            label += f' ({self.name})'
+        saved = self.id is not None and self.id >= 0
+        key = (self.id, Transaction().language)
+        label = _labels.get(key) if saved else None
+        if label is None:
+            label = f'{self.event.rec_name} - {self.local_start}'
+            if self.name:
+                label += f' ({self.name})'
+            if saved:
+                _labels.set(key, label)
         return label
 
     @classmethod
@@ -310,6 +321,7 @@ class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
                 'state': session.state,
                 'event': session.event.id,
                 'event_state': session.event.state,
+                'event_visibility': session.event.visibility,
                 'company': session.event.company.id,
                 'visibility': tuple(session.visibility or ()),
                 'sale_start': session.sale_start,
@@ -321,6 +333,17 @@ class Session(SaleValuesCacheMixin, Workflow, ModelSQL, ModelView):
             values.update(session._more_sale_values())
             if saved:
                 _sale_values.set(self.id, values)
+        return values
+
+    @classmethod
+    def sale_values_of(cls, session_id):
+        """The sale values of the session of session_id (kept per process),
+        or None when there is no such session"""
+        values = _sale_values.get(session_id)
+        if values is None:
+            if not cls.search([('id', '=', session_id)], limit=1):
+                return None
+            values = cls(session_id).sale_values
         return values
 
     def _more_sale_values(self):

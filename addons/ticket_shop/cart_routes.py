@@ -87,13 +87,12 @@ def form_session(web):
         return None, None
     pool = web.pool
     Event, Session = pool.get('ticket.event'), pool.get('ticket.session')
-    if not Session.search([
-                ('id', '=', session_id),
-                ('event', '=', event_id),
-                ('event.visibility', '=', 'public'),
-                ('event.state', '=', 'published'),
-                ('visibility', 'in', REACHABLE),
-                ], limit=1):
+    # from the values kept per process: no query in a rush
+    values = Session.sale_values_of(session_id)
+    if (values is None or values['event'] != event_id
+            or values['event_visibility'] != 'public'
+            or values['event_state'] != 'published'
+            or not set(values['visibility']) & set(REACHABLE)):
         return None, None
     return Event(event_id), Session(session_id)
 
@@ -107,10 +106,12 @@ def add(web):
         raise Refusal(web.error_page(404, text('msg_event_unknown')))
     if session_sold_out(session.id):
         # the refusal of a rush's late buyers at once, on the cached page
+        # the session's label and values are kept per process
         errors = {'quantity': gettext('ticket_shop.msg_sold_out',
                 session=session.rec_name)}
-        if event.visibility == 'public' and 'online' in (
-                session.sale_values['visibility']):
+        values = session.sale_values
+        if values['event_visibility'] == 'public' and 'online' in (
+                values['visibility']):
             raise Refusal(cached_event_page(web, event.id, 409, errors))
         raise Refusal(event_page(web, event, 409, errors,
                 chosen={'session': session.id, 'values': {}}))

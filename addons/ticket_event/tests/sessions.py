@@ -44,6 +44,51 @@ class SessionTestMixin:
                                 session.check_on_sale(channel)
 
     @with_transaction()
+    def test_label_follows_changes(self):
+        "The label of a session kept per process changes with its sources"
+        pool = Pool()
+        Event = pool.get('ticket.event')
+        Session = pool.get('ticket.session')
+        company = create_company()
+        with set_company(company):
+            event, (session,) = create_event(company, (10,),
+                start=dt.datetime(2031, 5, 1, 18, 30))
+
+            def label():
+                return Session(session.id).rec_name
+
+            self.assertEqual(label(), "Concert - Thu 2031-05-01 20:30 CEST")
+            Event.write([event], {'name': "Récital"})
+            self.assertEqual(label(), "Récital - Thu 2031-05-01 20:30 CEST")
+            Session.write([session], {'name': "Matinée"})
+            self.assertEqual(label(), "Récital - Thu 2031-05-01 20:30 CEST (Matinée)")
+            Session.write([session], {
+                    'start': dt.datetime(2031, 5, 2, 14, 0),
+                    'end': dt.datetime(2031, 5, 2, 16, 0)})
+            self.assertEqual(label(), "Récital - Fri 2031-05-02 16:00 CEST (Matinée)")
+            Event.write([event], {'timezone': 'Europe/London'})
+            self.assertEqual(label(), "Récital - Fri 2031-05-02 15:00 BST (Matinée)")
+
+    @with_transaction()
+    def test_sale_values_of(self):
+        "The sale values of a session by id, None for no session"
+        pool = Pool()
+        Event = pool.get('ticket.event')
+        Session = pool.get('ticket.session')
+        company = create_company()
+        with set_company(company):
+            event, (session,) = create_event(company, (10,))
+            values = Session.sale_values_of(session.id)
+            self.assertEqual((values['event'], values['event_state'],
+                    values['event_visibility']),
+                (event.id, 'published', 'public'))
+            Event.write([event], {'visibility': 'private'})
+            self.assertEqual(
+                Session.sale_values_of(session.id)['event_visibility'],
+                'private')
+            self.assertIsNone(Session.sale_values_of(session.id + 1000))
+
+    @with_transaction()
     def test_sale_values_follow_changes(self):
         "The sale values kept per process change with their sources"
         pool = Pool()
