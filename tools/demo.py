@@ -573,8 +573,11 @@ def _create_partner(database, extras):
                     'partner']
             Session.save(sessions)
             party, = Party.create([{'name': "Office de tourisme"}])
+            # it keeps 5 % of its sales (ticket_accounting): proposed as the
+            # fees of its payouts (Accounting > Provider Payouts)
             Partner.create([{'name': "Office de tourisme",
-                        'company': company.id, 'party': party.id}])
+                        'company': company.id, 'party': party.id,
+                        'commission': Decimal('0.05')}])
         transaction.commit()
 
 

@@ -217,6 +217,13 @@ class Configuration(ModelSQL, ModelView):
             return rule.clearing
         return getattr(self, CLEARING_FIELDS[method])
 
+    def fees_account(self, provider=None):
+        "The account of the commission provider keeps on its payouts"
+        rule = self.provider_rule(provider)
+        if rule and rule.fees:
+            return rule.fees
+        return self.bank_charges
+
     @property
     def producers_account(self):
         "The producers' account; AccountingError if not configured"
@@ -353,6 +360,18 @@ class ConfigurationProvider(ModelSQL, ModelView):
         states={'invisible': Eval('booking') != 'book'},
         help="The provider's own clearing account, instead of the payment "
         "method's.")
+    fees = fields.Many2One(
+        'account.account', "Commission Account",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('type', '!=', None),
+            ('closed', '!=', True),
+            ('party_required', '!=', True),
+            ],
+        states={'invisible': Eval('booking') != 'book'},
+        help="Where the commission the provider keeps on its payouts is "
+        "booked (e.g. the partners' commission on their sales), instead of "
+        "the bank charges.")
 
     @classmethod
     def __setup__(cls):

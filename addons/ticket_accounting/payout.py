@@ -28,10 +28,11 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 
 from guichet.ticket_event.payment import METHODS
+from guichet.ticket_pricing.partner import PROVIDER as PARTNER
 
 from .exceptions import AccountingError
 
@@ -410,6 +411,16 @@ class ProviderPayout(Workflow, ModelSQL, ModelView):
         help="The method of the payments the payout covers.")
     reference = fields.Char("Reference", states=_states)
     date = fields.Date("Date", required=True, states=_states)
+    partner = fields.Many2One(
+        'ticket.partner', "Partner",
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'readonly': Eval('state') != 'draft',
+            'invisible': Eval('provider') != PARTNER,
+            'required': Eval('provider') == PARTNER,
+            },
+        help="The reseller whose sales the payout settles: the money it "
+        "collected from its buyers, less its commission.")
     payments = fields.One2Many(
         'ticket.order.payment', 'provider_payout', "Payments",
         states=_states,
@@ -419,6 +430,9 @@ class ProviderPayout(Workflow, ModelSQL, ModelView):
             ('provider', '=', Eval('provider')),
             ('method', '=', Eval('method')),
             ('state', '=', 'succeeded'),
+            If(Eval('provider') == PARTNER,
+                ('order.partner', '=', Eval('partner', -1)),
+                ()),
             ],
         help="The payments and refunds the provider pays out.")
     gross = fields.Function(Monetary(
@@ -449,6 +463,13 @@ class ProviderPayout(Workflow, ModelSQL, ModelView):
                 'invisible': Eval('state') != 'draft',
                 'icon': 'tryton-ok',
                 'depends': ['state'],
+                },
+            add_open={
+                'invisible': Eval('state') != 'draft',
+                'readonly': (Eval('provider') == PARTNER)
+                & ~Eval('partner'),
+                'icon': 'tryton-add',
+                'depends': ['state', 'provider', 'partner'],
                 },
             )
 
@@ -492,6 +513,58 @@ class ProviderPayout(Workflow, ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
+    @without_check_access
+    def add_open(cls, payouts):
+        """Add the payments and refunds of the provider, the method (and
+        the partner) that no payout covers yet, made until the end of the
+        payout's date in the company's time zone; a partner's payout gets
+        the partner's commission on them as its fees"""
+        Payment = Pool().get('ticket.order.payment')
+        for payout in payouts:
+            if payout.state != 'draft':
+                continue
+            domain = [
+                ('company', '=', payout.company.id),
+                ('provider', '=', payout.provider),
+                ('method', '=', payout.method),
+                ('state', '=', 'succeeded'),
+                ('provider_payout', '=', None),
+                ('date', '<', day_end(payout.company, payout.date)),
+                ]
+            if payout.provider == PARTNER:
+                if not payout.partner:
+                    raise AccountingError(gettext(
+                            'ticket_accounting.msg_partner_payout_partner',
+                            payout=payout.rec_name))
+                domain.append(('order.partner', '=', payout.partner.id))
+            payments = Payment.search(domain)
+            if payments:
+                Payment.write(payments, {'provider_payout': payout.id})
+            if payout.partner:
+                payout = cls(payout.id)
+                payout.fees = payout.currency.round(
+                    payout.gross * (payout.partner.commission or ZERO))
+                payout.save()
+
+    @classmethod
+    def validate(cls, payouts):
+        super().validate(payouts)
+        for payout in payouts:
+            payout.check_partner()
+
+    def check_partner(self):
+        "A partner's payout covers that partner's payments only"
+        if self.provider != PARTNER:
+            return
+        for payment in self.payments:
+            if payment.order.partner != self.partner:
+                raise AccountingError(gettext(
+                        'ticket_accounting.msg_partner_payout_foreign',
+                        payout=self.rec_name,
+                        payment=payment.rec_name))
+
+    @classmethod
+    @ModelView.button
     @Workflow.transition('done')
     @without_check_access
     def book(cls, payouts):
@@ -513,19 +586,47 @@ class ProviderPayout(Workflow, ModelSQL, ModelView):
             gross = payout.gross
             clearing = configuration.clearing_account(
                 payout.method, payout.provider)
+            payout.check_partner()
             payout.posting = Posting.book(configuration, 'provider_payout', [
                     (clearing, -gross, {'kind': 'clearing'}),
                     (configuration.bank, gross - payout.fees,
                         {'kind': 'bank'}),
-                    (configuration.bank_charges, payout.fees,
-                        {'kind': 'bank_charges'}),
+                    (configuration.fees_account(payout.provider),
+                        payout.fees, {'kind': 'bank_charges'}),
                     ], payout.date, method=payout.method,
                 description=payout.reference)
         cls.save(payouts)
 
     def get_rec_name(self, name):
         return ' '.join(filter(None, [
-                    self.provider, self.reference, str(self.date)]))
+                    self.provider,
+                    self.partner.rec_name if self.partner else None,
+                    self.reference, str(self.date)]))
+
+
+def day_end(company, date):
+    """The naive UTC datetime at which date ends in the time zone of
+    company"""
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time())
+    timezone = getattr(company, 'timezone', None)
+    if timezone:
+        from zoneinfo import ZoneInfo
+        end = end.replace(tzinfo=ZoneInfo(timezone)).astimezone(
+            dt.timezone.utc).replace(tzinfo=None)
+    return end
+
+
+class Partner(metaclass=PoolMeta):
+    __name__ = 'ticket.partner'
+    commission = fields.Numeric(
+        "Commission", digits=(1, 4), required=True,
+        domain=[('commission', '>=', 0), ('commission', '<=', 1)],
+        help="The share of its sales the partner keeps: proposed as the "
+        "fees of its payouts.")
+
+    @classmethod
+    def default_commission(cls):
+        return ZERO
 
 
 class OrderPayment(metaclass=PoolMeta):

@@ -27,6 +27,7 @@ from trytond.pyson import Eval
 from trytond.transaction import without_check_access
 
 from guichet.ticket_event.payment import METHODS
+from guichet.ticket_pricing.partner import PROVIDER as PARTNER
 
 from .exceptions import AccountingError
 
@@ -172,7 +173,7 @@ class ProviderPayout(metaclass=PoolMeta):
         lines = [dict(values, amount=payout.gross, account=clearing.id)]
         if payout.fees:
             lines.append(dict(values, amount=-payout.fees,
-                    account=configuration.bank_charges.id))
+                    account=configuration.fees_account(payout.provider).id))
         Line.create(lines)
         cls.write([payout], {'statement_origin': origin.id})
         origin.provider_payout = payout
@@ -222,29 +223,36 @@ class ProviderPayout(metaclass=PoolMeta):
         booked = {p.payment.id for p in Posting.search([
                     ('payment', 'in', [p.id for p in payments]),
                     ])}
-        payments = [p for p in payments if p.id in booked]
-        if not payments:
-            return None
-        method = payments[0].method
-        payments = [p for p in payments if p.method == method]
-        total, run = ZERO, None
-        for i, payment in enumerate(payments):
-            total += -payment.amount if payment.kind == 'refund' else (
-                payment.amount)
-            if total - fees == origin.amount:
-                run = payments[:i + 1]
-        if run is None:
-            return None
-        payout, = cls.create([{
-                    'company': origin.company.id,
-                    'provider': origin.ticket_provider,
-                    'method': method,
-                    'reference': origin.number,
-                    'date': origin.date,
-                    'fees': fees,
-                    }])
-        Payment.write(run, {'provider_payout': payout.id})
-        return cls(payout.id)
+        # a payout is of one method, and of one partner for the partners'
+        # sales: each group in turn, the one of the oldest payment first
+        groups = {}
+        for payment in payments:
+            if payment.id in booked:
+                partner = (payment.order.partner
+                    if payment.provider == PARTNER else None)
+                groups.setdefault((payment.method, partner), []).append(
+                    payment)
+        for (method, partner), group in groups.items():
+            total, run = ZERO, None
+            for i, payment in enumerate(group):
+                total += -payment.amount if payment.kind == 'refund' else (
+                    payment.amount)
+                if total - fees == origin.amount:
+                    run = group[:i + 1]
+            if run is None:
+                continue
+            payout, = cls.create([{
+                        'company': origin.company.id,
+                        'provider': origin.ticket_provider,
+                        'partner': partner.id if partner else None,
+                        'method': method,
+                        'reference': origin.number,
+                        'date': origin.date,
+                        'fees': fees,
+                        }])
+            Payment.write(run, {'provider_payout': payout.id})
+            return cls(payout.id)
+        return None
 
 
 class ClearingOpenLine(ModelSQL, ModelView):

@@ -155,6 +155,43 @@ def sell(lines, method='card', channel='box_office', credit_codes=None,
     return Order(new.id), payment
 
 
+def setup_partners(company, rates):
+    """Partners of company keeping rates of their sales, their payouts'
+    commission booked on the commissions on sales (6222 in the French
+    chart); return the partners and that account"""
+    pool = Pool()
+    Account = pool.get('account.account')
+    Configuration = pool.get('ticket.accounting.configuration')
+    Partner = pool.get('ticket.partner')
+    Party = pool.get('party.party')
+    Rule = pool.get('ticket.accounting.configuration.provider')
+    commission, = Account.search([
+            ('company', '=', company.id), ('code', 'like', '622%'),
+            ('type', '!=', None), ('childs', '=', None),
+            ('closed', '!=', True), ('party_required', '!=', True),
+            ], order=[('code', 'DESC')], limit=1)
+    Rule.create([{
+                'configuration': Configuration.for_company(company).id,
+                'provider': 'partner', 'booking': 'book',
+                'fees': commission.id}])
+    partners = Partner.create([{
+                'name': name, 'company': company.id,
+                'party': Party.create([{'name': name}])[0].id,
+                'commission': rate,
+                } for name, rate in rates])
+    return partners, commission
+
+
+def partner_sale(partner, lines, reference):
+    """An order of lines sold and paid by partner through its API (payment
+    provider Partner, method Other); return its payment"""
+    Order = Pool().get('ticket.order')
+    order, payment = sell(lines, method='other', provider='partner')
+    Order.write([order], {'partner': partner.id,
+            'partner_reference': reference})
+    return payment
+
+
 def balances(company):
     """The balance (debit - credit) of each account of company's moves,
     by code, without the zeros"""

@@ -12,7 +12,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
 from .helpers import (
-    balances, moves_balance, sell, setup_theatre, theatre_company)
+    balances, moves_balance, partner_sale, sell, setup_partners,
+    setup_theatre, theatre_company)
 from .xlsx import read_sheet
 
 D = Decimal
@@ -448,6 +449,71 @@ class MandateTestMixin:
             empty.save()
             with self.assertRaises(UserError):
                 ProviderPayout.book([empty])
+
+    @with_transaction()
+    def test_partner_payout(self):
+        "A partner settles its own sales less its commission: its payout "
+        "takes its open payments until its date, proposes its commission "
+        "as fees and books them on the provider's commission account"
+        pool = Pool()
+        Payment = pool.get('ticket.order.payment')
+        ProviderPayout = pool.get('ticket.accounting.provider_payout')
+        company = theatre_company()
+        with set_company(company):
+            t = setup_theatre(company)
+            (office, agency), commission = setup_partners(company, [
+                    ("Office", D('0.08')), ("Agency", D('0.10'))])
+
+            first = partner_sale(office, [(t.adult, t.sessions[0], 2)], 'A1')
+            foreign = partner_sale(agency, [(t.reduced, t.sessions[0], 1)],
+                'B1')
+            second = partner_sale(office, [(t.reduced, t.sessions[1], 1)],
+                'A2')
+            before = balances(company)
+
+            # the partner is required, and a payout of yesterday finds none
+            payout = ProviderPayout(company=company, provider='partner',
+                method='other', reference='Office 11/2026',
+                date=dt.date.today() - dt.timedelta(days=1), fees=D(0))
+            with self.assertRaises(UserError):
+                payout.save()
+            payout.partner = office
+            payout.save()
+            ProviderPayout.add_open([payout])
+            self.assertEqual(ProviderPayout(payout.id).payments, ())
+
+            ProviderPayout.write([payout], {'date': dt.date.today()})
+            ProviderPayout.add_open([payout])
+            payout = ProviderPayout(payout.id)
+            self.assertEqual(sorted(payout.payments),
+                sorted([first, second]))
+            gross = first.amount + second.amount
+            self.assertEqual(payout.gross, gross)
+            fees = (gross * D('0.08')).quantize(D('0.01'))
+            self.assertEqual(payout.fees, fees)
+
+            ProviderPayout.book([payout])
+            after = balances(company)
+            self.assertEqual(after['472'] - before['472'], -gross)
+            self.assertEqual(after.get('5121', D(0))
+                - before.get('5121', D(0)), gross - fees)
+            self.assertEqual(after[commission.code]
+                - before.get(commission.code, D(0)), fees)
+            self.assertNotIn('6278', after)
+            self.assertTrue(moves_balance(company))
+            self.assertEqual(Payment.search([
+                        ('provider', '=', 'partner'),
+                        ('provider_payout', '=', None)]), [foreign])
+            self.assertIn("Office", payout.rec_name)
+
+            # another partner's payment is refused (last: the refused
+            # write is not rolled back inside the test's transaction)
+            other = ProviderPayout(company=company, provider='partner',
+                partner=office, method='other', fees=D(0))
+            other.save()
+            with self.assertRaises(UserError):
+                ProviderPayout.write([other], {
+                        'payments': [('add', [foreign.id])]})
 
     @with_transaction()
     def test_ledger_reports(self):

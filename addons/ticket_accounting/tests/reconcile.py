@@ -7,7 +7,9 @@ from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
-from .helpers import balances, moves_balance, sell, setup_theatre
+from .helpers import (
+    balances, moves_balance, partner_sale, sell, setup_partners,
+    setup_theatre)
 
 D = Decimal
 
@@ -113,6 +115,49 @@ class ReconcileTestMixin:
             # the unknown line must be accounted before the statement posts
             with self.assertRaises(UserError):
                 Statement.post([Statement(statement.id)])
+
+    @with_transaction()
+    def test_statement_partner_transfer(self):
+        "A partner's transfer on the bank statement is matched to that "
+        "partner's sales only, its commission booked on the commission "
+        "account of the partners"
+        pool = Pool()
+        Statement = pool.get('account.statement')
+        company = create_company()
+        with set_company(company):
+            t = setup_theatre(company)
+            journal = statement_journal(company, t.configuration)
+            (office, agency), commission = setup_partners(company, [
+                    ("Office", D('0.05')), ("Agency", D('0.10'))])
+            # the agency's sale first: the oldest payment is not the
+            # office's
+            other = partner_sale(agency, [(t.adult, t.sessions[0], 1)], 'B1')
+            first = partner_sale(office, [(t.adult, t.sessions[0], 2)], 'A1')
+            second = partner_sale(office, [(t.adult, t.sessions[1], 1)],
+                'A2')
+
+            statement = bank_statement(journal, [{
+                        'number': 'VIR OT 11-2026', 'amount': D('62.70'),
+                        'description': "VIREMENT OFFICE DE TOURISME",
+                        'ticket_provider': 'partner',
+                        'provider_fees': D('3.30'),
+                        }])
+            payout, = Statement.match_payouts([statement])
+            self.assertEqual(payout.partner, office)
+            self.assertEqual(set(payout.payments), {first, second})
+            self.assertEqual((payout.gross, payout.fees, payout.net),
+                (D('66.00'), D('3.30'), D('62.70')))
+            origin, = statement.origins
+            self.assertEqual(sorted((l.account.code, l.amount)
+                    for l in origin.lines), sorted([
+                        ('472', D('66.00')),
+                        (commission.code, D('-3.30'))]))
+            Statement.validate_statement([statement])
+            books = balances(company)
+            self.assertEqual(books['472'], other.amount)
+            self.assertEqual(books[commission.code], D('3.30'))
+            self.assertNotIn('6278', books)
+            self.assertTrue(moves_balance(company))
 
     @with_transaction()
     def test_statement_partial_and_unmatched(self):
