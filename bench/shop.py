@@ -109,6 +109,29 @@ class Server(GunicornServer, ShopServer):
         super().stop()
 
 
+def send(client, method, url, body, headers):
+    """One request over client.connection (keep-alive); return the response
+    and its body. Once more when gunicorn closed the connection; after 1 s
+    on a 503 "busy, try again" (as a browser's reload or a provider's
+    webhook retry would), up to 4 times, counted in client.retries"""
+    for attempt in range(5):
+        try:
+            client.connection.request(method, url, body=body,
+                headers=headers)
+            response = client.connection.getresponse()
+            raw = response.read()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            client.connection.close()
+            if attempt:
+                raise
+            continue
+        if response.status == 503 and attempt < 4:
+            client.retries += 1
+            time.sleep(1)
+            continue
+        return response, raw
+
+
 class Buyer:
     "One buyer over one keep-alive connection, with its cookies"
 
@@ -129,25 +152,7 @@ class Buyer:
             body = urllib.parse.urlencode(data).encode()
             headers['Content-Type'] = 'application/x-www-form-urlencoded'
         url = path if path.startswith(self.root) else self.root + path
-        for attempt in range(5):
-            try:
-                self.connection.request(method, url, body=body,
-                    headers=headers)
-                response = self.connection.getresponse()
-                raw = response.read()
-            except (http.client.RemoteDisconnected, ConnectionError):
-                # gunicorn closed the keep-alive connection: once more
-                self.connection.close()
-                if attempt:
-                    raise
-                continue
-            if response.status == 503 and attempt < 4:
-                # "busy, try again": as a browser's reload or a provider's
-                # webhook retry would, counted
-                self.retries += 1
-                time.sleep(1)
-                continue
-            break
+        response, raw = send(self, method, url, body, headers)
         for name, value in response.getheaders():
             if name.lower() == 'set-cookie':
                 key, _, val = value.split(';', 1)[0].partition('=')
@@ -328,22 +333,7 @@ class PartnerClient:
                     'email': f'rush-{number}@example.org'},
                 }).encode()
         began = time.perf_counter()
-        for attempt in range(5):
-            try:
-                self.connection.request('POST', self.path, body=body,
-                    headers=self.headers)
-                response = self.connection.getresponse()
-                raw = response.read()
-            except (http.client.RemoteDisconnected, ConnectionError):
-                self.connection.close()
-                if attempt:
-                    raise
-                continue
-            if response.status == 503 and attempt < 4:
-                self.retries += 1
-                time.sleep(1)
-                continue
-            break
+        response, raw = send(self, 'POST', self.path, body, self.headers)
         timings = {'order': time.perf_counter() - began}
         if response.status == 201:
             return 'paid', timings

@@ -54,35 +54,10 @@ class Device(ApiKeyMixin, Workflow, ModelSQL, ModelView):
         'get_scanner_url')
     last_seen = fields.DateTime("Last Seen", readonly=True)
     last_sync = fields.DateTime("Last Sync", readonly=True)
-    state = fields.Selection([
-            ('active', "Active"),
-            ('revoked', "Revoked"),
-            ], "State", required=True, readonly=True, sort=False)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._transitions |= {('active', 'revoked')}
-        cls._buttons.update(
-            revoke={
-                'invisible': Eval('state') != 'active',
-                'icon': 'tryton-cancel',
-                'depends': ['state'],
-                },
-            new_key={
-                'invisible': Eval('state') != 'active',
-                'icon': 'tryton-refresh',
-                'depends': ['state'],
-                },
-            )
 
     @classmethod
     def default_company(cls):
         return Transaction().context.get('company')
-
-    @classmethod
-    def default_state(cls):
-        return 'active'
 
     def get_key(self, name):
         if self.state == 'active' and self.application:

@@ -16,9 +16,10 @@ from guichet.ticket_event.payment import METHODS
 from .exceptions import AccountingError
 
 
-def _account(string, help=None, required=False):
+def _account(string, help=None, required=False, states=None):
     return fields.Many2One(
         'account.account', string, required=required, help=help or '',
+        states=states or {},
         domain=[
             ('company', '=', Eval('company', -1)),
             ('type', '!=', None),
@@ -349,25 +350,11 @@ class ConfigurationProvider(ModelSQL, ModelView):
         help="Posted elsewhere: another module books this provider's "
         "money (a box-office terminal's cash session), so its payments "
         "and refunds make no ticketing entry.")
-    clearing = fields.Many2One(
-        'account.account', "Clearing Account",
-        domain=[
-            ('company', '=', Eval('company', -1)),
-            ('type', '!=', None),
-            ('closed', '!=', True),
-            ('party_required', '!=', True),
-            ],
+    clearing = _account("Clearing Account",
         states={'invisible': Eval('booking') != 'book'},
         help="The provider's own clearing account, instead of the payment "
         "method's.")
-    fees = fields.Many2One(
-        'account.account', "Commission Account",
-        domain=[
-            ('company', '=', Eval('company', -1)),
-            ('type', '!=', None),
-            ('closed', '!=', True),
-            ('party_required', '!=', True),
-            ],
+    fees = _account("Commission Account",
         states={'invisible': Eval('booking') != 'book'},
         help="Where the commission the provider keeps on its payouts is "
         "booked (e.g. the partners' commission on their sales), instead of "

@@ -14,7 +14,6 @@ the payments it covers and is done once the statement is validated.
 What remains open is listed: the clearing lines of payments no payout
 matched ("Unmatched Clearing Lines") and the statement lines not fully
 accounted ("Unmatched Statement Lines")."""
-import datetime as dt
 from decimal import Decimal
 
 from sql import Null
@@ -30,6 +29,7 @@ from guichet.ticket_event.payment import METHODS
 from guichet.ticket_pricing.partner import PROVIDER as PARTNER
 
 from .exceptions import AccountingError
+from .payout import day_end
 
 ZERO = Decimal(0)
 
@@ -217,8 +217,7 @@ class ProviderPayout(metaclass=PoolMeta):
                 ('provider', '=', origin.ticket_provider),
                 ('provider_payout', '=', None),
                 ('state', 'in', ['succeeded', 'refunded', 'refund_due']),
-                ('date', '<', dt.datetime.combine(
-                        origin.date + dt.timedelta(days=1), dt.time())),
+                ('date', '<', day_end(origin.company, origin.date)),
                 ], order=[('date', 'ASC'), ('id', 'ASC')])
         booked = {p.payment.id for p in Posting.search([
                     ('payment', 'in', [p.id for p in payments]),

@@ -9,8 +9,9 @@ owner of a validated key.
 """
 from sql.functions import Function
 
-from trytond.model import ModelView, Workflow
+from trytond.model import ModelView, Workflow, fields
 from trytond.pool import Pool
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 
@@ -22,10 +23,36 @@ class ArrayAgg(Function):
 
 class ApiKeyMixin:
     """A Workflow model with an ``application`` Many2One to
-    res.user.application and a state 'active' / 'revoked'; _application is
-    the name of its user applications"""
+    res.user.application; the mixin gives it its state 'active' /
+    'revoked' and the buttons New Key and Revoke. _application is the name
+    of its user applications"""
     __slots__ = ()
     _application = None
+    state = fields.Selection([
+            ('active', "Active"),
+            ('revoked', "Revoked"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._transitions |= {('active', 'revoked')}
+        cls._buttons.update(
+            revoke={
+                'invisible': Eval('state') != 'active',
+                'icon': 'tryton-cancel',
+                'depends': ['state'],
+                },
+            new_key={
+                'invisible': Eval('state') != 'active',
+                'icon': 'tryton-refresh',
+                'depends': ['state'],
+                },
+            )
+
+    @classmethod
+    def default_state(cls):
+        return 'active'
 
     @classmethod
     def create(cls, vlist):

@@ -67,35 +67,10 @@ class Partner(ApiKeyMixin, Workflow, ModelSQL, ModelView):
     key = fields.Function(fields.Char(
             "Key", help="Give it to the partner once; revoke the partner "
             "or make a new key if it leaks."), 'get_key')
-    state = fields.Selection([
-            ('active', "Active"),
-            ('revoked', "Revoked"),
-            ], "State", required=True, readonly=True, sort=False)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._transitions |= {('active', 'revoked')}
-        cls._buttons.update(
-            revoke={
-                'invisible': Eval('state') != 'active',
-                'icon': 'tryton-cancel',
-                'depends': ['state'],
-                },
-            new_key={
-                'invisible': Eval('state') != 'active',
-                'icon': 'tryton-refresh',
-                'depends': ['state'],
-                },
-            )
 
     @classmethod
     def default_company(cls):
         return Transaction().context.get('company')
-
-    @classmethod
-    def default_state(cls):
-        return 'active'
 
     def get_key(self, name):
         "The key, shown to the ticketing administrators only"

@@ -27,16 +27,15 @@ from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from guichet.ticket_event.routes import (
-    MAX_BODY, MAX_ITEMS, PREFIX, ApiError, api, bad_request, busy, find_hold,
-    is_int, json_body, json_response, load_pool, not_found,
-    run_in_transaction)
+    MAX_BODY, PREFIX, ApiError, api, bad_request, busy, find_hold,
+    json_body, json_response, load_pool, not_found, run_in_transaction)
 
-from .engine import MAX_LINE_QUANTITY, LineRequest, QuoteRequest
+from .engine import LineRequest, QuoteRequest
 from .partner import PROVIDER
 from .partner_openapi import describe_api
 from .routes import (
     _id, _optional_string, amount_line, buyer_values, find_party, money,
-    order_json, pricing_errors, taxes_json)
+    order_json, pricing_errors, request_lines, taxes_json)
 
 PARTNER = f'{PREFIX}/partner'
 CHANNEL = 'partner'
@@ -72,22 +71,9 @@ def reference_value(value):
 
 def order_lines(body):
     "The (session id, tariff id, quantity) of the lines of body"
-    lines = body.get('lines')
-    if not isinstance(lines, list) or not 0 < len(lines) <= MAX_ITEMS:
-        raise bad_request('invalid_body',
-            f"lines must be a list of 1 to {MAX_ITEMS} lines.")
     wanted = []
-    for index, line in enumerate(lines):
-        if (not isinstance(line, dict)
-                or set(line) != {'session', 'tariff', 'quantity'}):
-            raise bad_request('invalid_body',
-                f"lines[{index}] must be an object with session, tariff "
-                "and quantity.")
-        quantity = line['quantity']
-        if not is_int(quantity) or not 0 < quantity <= MAX_LINE_QUANTITY:
-            raise bad_request('invalid_quantity',
-                f"lines[{index}].quantity must be a whole number between 1 "
-                f"and {MAX_LINE_QUANTITY}.")
+    for index, line, quantity in request_lines(
+            body, ('session', 'tariff', 'quantity')):
         wanted.append((_id(line['session'], f'lines[{index}].session'),
                 _id(line['tariff'], f'lines[{index}].tariff'), quantity))
     return wanted

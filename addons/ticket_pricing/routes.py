@@ -147,28 +147,40 @@ def pricing_options(body, members):
     return options
 
 
-def quote_request(pool, body):
-    "Return the company and the QuoteRequest of a quote or cart body"
-    options = pricing_options(body, {
-            'lines', 'promo_code', 'credit_codes', 'email', 'passwords',
-            'delivery', 'channel'})
+def request_lines(body, required, optional=()):
+    """The lines of body, a list of 1 to MAX_ITEMS objects with the
+    required members (and some of the optional ones) and a whole quantity
+    of 1 to MAX_LINE_QUANTITY, as (index, line, quantity); else a 400"""
     lines = body.get('lines')
     if not isinstance(lines, list) or not 0 < len(lines) <= MAX_ITEMS:
         raise bad_request('invalid_body',
             f"lines must be a list of 1 to {MAX_ITEMS} lines.")
-    wanted = []
+    members = (f"{', '.join(required)} and optionally "
+        f"{' and '.join(optional)}" if optional
+        else f"{', '.join(required[:-1])} and {required[-1]}")
+    result = []
     for index, line in enumerate(lines):
-        if (not isinstance(line, dict)
-                or not {'tariff', 'quantity'} <= set(line)
-                or set(line) - {'tariff', 'session', 'quantity', 'amount'}):
+        if (not isinstance(line, dict) or not set(required) <= set(line)
+                or set(line) - set(required) - set(optional)):
             raise bad_request('invalid_body',
-                f"lines[{index}] must be an object with tariff, quantity "
-                "and optionally session and amount.")
+                f"lines[{index}] must be an object with {members}.")
         quantity = line['quantity']
         if not is_int(quantity) or not 0 < quantity <= MAX_LINE_QUANTITY:
             raise bad_request('invalid_quantity',
                 f"lines[{index}].quantity must be a whole number between 1 "
                 f"and {MAX_LINE_QUANTITY}.")
+        result.append((index, line, quantity))
+    return result
+
+
+def quote_request(pool, body):
+    "Return the company and the QuoteRequest of a quote or cart body"
+    options = pricing_options(body, {
+            'lines', 'promo_code', 'credit_codes', 'email', 'passwords',
+            'delivery', 'channel'})
+    wanted = []
+    for index, line, quantity in request_lines(
+            body, ('tariff', 'quantity'), ('session', 'amount')):
         session = line.get('session')
         wanted.append((
                 _id(line['tariff'], f'lines[{index}].tariff'),
