@@ -59,6 +59,7 @@ class GunicornServer(ApiServer):
 
     workers = 2
     threads = 4
+    worker_class = 'gthread'
 
     def start_trytond(self):
         self.port = free_port()
@@ -69,7 +70,7 @@ class GunicornServer(ApiServer):
         with open(self.log_path, 'wb') as log:
             self.process = subprocess.Popen([
                     str(BIN / 'gunicorn'), '--workers', str(self.workers),
-                    '--worker-class', 'gthread', '--threads',
+                    '--worker-class', self.worker_class, '--threads',
                     str(self.threads), '--keep-alive', '30',
                     '--bind', f'{HOST}:{self.port}',
                     'trytond.application:app'],

@@ -10,8 +10,8 @@ call (CPU of this thread: the catcher's thread is left out), SQL statements
 per e-mail; --profile prints where the e-mails spend their time (cProfile,
 cumulative and own time), --sites where their statements come from.
 
-Usage: .venv/bin/python bench/mail_profile.py [--orders 30] [--profile]
-    [--sites]
+Usage: .venv/bin/python bench/mail_profile.py [--orders 30]
+    [--profile [--filter REGEX]] [--sites]
 """
 import argparse
 import collections
@@ -82,6 +82,9 @@ def main():
         help="count the statements of the last e-mail by where they come "
         "from")
     parser.add_argument('--top', type=int, default=45)
+    parser.add_argument('--filter', help="with --profile: only the "
+        "functions whose file and name match this regular expression (e.g. "
+        "addons/)")
     args = parser.parse_args()
     with ShopServer(DATABASE, template=TEMPLATE) as server:
         from werkzeug.test import Client
@@ -151,7 +154,7 @@ def main():
         for order in ['cumulative', 'tottime']:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(order)\
-                .print_stats(args.top)
+                .print_stats(*[args.filter] * bool(args.filter), args.top)
             print(f"\n--- send_shop_email, by {order} ---")
             print(out.getvalue())
 

@@ -36,7 +36,8 @@ the CPU calibration of each (the harness's cpu_calib loop).
 
 Usage: .venv/bin/python bench/shop.py [--workload shop|partner]
     [--places 1000] [--buyers 1500]
-    [--clients 16] [--workers 2] [--threads 2] [--worker-nice 10] [--pretix[=run|newest]]
+    [--clients 16] [--workers 2] [--threads 2] [--worker-class gthread|sync]
+    [--worker-nice 10] [--pretix[=run|newest]]
 (GUICHET_PGDATA and GUICHET_PGPORT choose the PostgreSQL server.)
 """
 import argparse
@@ -445,6 +446,10 @@ def main():
     parser.add_argument('--clients', type=int, default=16)
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--worker-class', choices=['gthread', 'sync'],
+        default='gthread', help="gunicorn's worker class: gthread (threads "
+        "and keep-alive, as in production) or sync (one request at a time "
+        "per process, no keep-alive, as pretix's harness runs)")
     parser.add_argument('--worker-nice', type=int, default=Server.worker_nice,
         help="the CPU priority (nice) of the trytond-worker sending the "
         "e-mails")
@@ -461,7 +466,11 @@ def main():
                 'GUICHET_PRETIX_PEER', PRETIX_PEER)))
     args = parser.parse_args()
     Server.workers = args.workers
+    if args.worker_class == 'sync' and args.threads != 1:
+        # gunicorn would run gthread workers instead
+        parser.error("--worker-class sync serves with --threads 1")
     Server.threads = args.threads
+    Server.worker_class = args.worker_class
     Server.worker_nice = args.worker_nice
     pretix = None
     if args.pretix == 'run':
@@ -533,7 +542,8 @@ def main():
     retries = sum(t.get('retries', 0) for _, t in results)
     print(f"{args.workload} rush: {args.places} places, {args.buyers} "
         f"{'buyers' if args.workload == 'shop' else 'order attempts'}, "
-        f"{args.clients} at a time, gunicorn {args.workers} workers x "
+        f"{args.clients} at a time, gunicorn {args.workers} "
+        f"{args.worker_class} workers x "
         f"{args.threads} threads + 1 trytond-worker (nice "
         f"{args.worker_nice}), {os.cpu_count()} cores; setup {setup:.0f} s")
     print(f"orders: {ok} paid, {refused} sold out, "
