@@ -1,5 +1,8 @@
 "Tests of the shop's services: checkout, questions, refunds, late payments."
 import datetime as dt
+import os
+import tempfile
+import time
 from decimal import Decimal
 from unittest.mock import patch
 
@@ -19,6 +22,7 @@ from ..checkout import (
     CheckoutErrors, add_to_cart, checkout_form, place_order, quote_holds)
 from ..demo import setup_event, setup_organizer
 from ..exceptions import AnswerError, ShopError
+from ..ir import HostLoad
 from ..mail import calendar, order_message
 from ..organizer import checkout_settings
 from ..question import event_questions
@@ -774,3 +778,140 @@ class ShopTestMixin:
         secret = Configuration.get_shop_secret()
         self.assertEqual(len(secret), 64)
         self.assertEqual(Configuration.get_shop_secret(), secret)
+
+    def test_host_load(self):
+        "The host's CPU used by the others: not this process or its children"
+        with tempfile.TemporaryDirectory() as proc:
+            def write(path, text):
+                os.makedirs(os.path.dirname(os.path.join(proc, path)),
+                    exist_ok=True)
+                with open(os.path.join(proc, path), 'w') as file:
+                    file.write(text)
+
+            def host(user, idle):
+                # user nice system idle iowait irq softirq steal guest
+                write('stat', f'cpu  {user} 5 10 {idle} 3 0 2 0 0 0\n'
+                    f'cpu0 0 0 0 0 0 0 0 0 0 0\n')
+
+            def process(pid, utime, stime):
+                # the command may hold spaces and parentheses
+                write(f'{pid}/stat', f'{pid} (trytond (worker) x) S 1 2 3 '
+                    f'4 5 6 7 8 9 10 {utime} {stime} 0 0 20 0 1 0\n')
+            children = [101]
+            load = HostLoad(proc, children=lambda: children)
+            load.WINDOW = 0
+            me = os.getpid()
+            host(1000, 5000)
+            process(me, 10, 5)
+            process(101, 100, 20)
+            self.assertIsNone(load.busy())
+            # 200 ticks: 40 idle, 30 of this process, 50 of its child
+            host(1160, 5040)
+            process(me, 30, 15)
+            process(101, 140, 30)
+            self.assertAlmostEqual(load.busy(), (200 - 40 - 80) / 200)
+            # the child replaced by another one: all its ticks are its own
+            children[:] = [102]
+            process(102, 20, 5)
+            host(1360, 5040)
+            self.assertAlmostEqual(load.busy(), (200 - 0 - 25) / 200)
+            # asked again within the window: the same figure
+            load.WINDOW = 60
+            host(1360, 5240)
+            self.assertAlmostEqual(load.busy(), 175 / 200)
+            # no /proc: no figure
+            self.assertIsNone(HostLoad(os.path.join(proc, 'missing'),
+                    children=list).busy())
+        if os.path.exists('/proc/stat'):
+            load = HostLoad()
+            load.WINDOW = 0
+            load.busy()
+            sum(range(10 ** 6))
+            for _ in range(50):
+                value = load.busy()
+                if value is not None:
+                    break
+                time.sleep(0.02)
+            self.assertTrue(0 <= value <= 1, value)
+
+    @with_transaction()
+    def test_queue_yields_to_a_busy_host(self):
+        "The worker leaves a busy host's CPU to the requests, for a while"
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        transaction = Transaction()
+        database, connection = transaction.database, transaction.connection
+        Queue.delete(Queue.search([]))
+
+        class Load:
+            value = 0.95
+
+            def busy(self):
+                return self.value
+        load = Load()
+        data = {'model': 'res.user', 'method': 'read', 'user': 0,
+            'context': {}, 'instances': [1], 'args': [], 'kwargs': {}}
+
+        def dequeued(task):
+            cursor = connection.cursor()
+            cursor.execute('SELECT dequeued_at IS NOT NULL FROM ir_queue '
+                'WHERE id = %s', (task,))
+            return cursor.fetchone()[0]
+        added = not config.has_section('ticket_shop')
+        if added:
+            config.add_section('ticket_shop')
+        saved = {o: config.get('ticket_shop', o)
+            for o in ['queue_yield_load', 'queue_yield_max']}
+        try:
+            with patch.object(Queue, '_host_load', load), \
+                    patch.object(Queue, '_waiting_since', None):
+                # nothing queued: nothing to wait for
+                self.assertEqual(Queue.pull(database, connection),
+                    (None, None))
+                first = Queue.push('default', data)
+                # busy (95 % > 80 % by default): the task waits
+                task, wait = Queue.pull(database, connection)
+                self.assertIsNone(task)
+                self.assertTrue(0 < wait <= HostLoad.WINDOW, wait)
+                self.assertFalse(dequeued(first))
+                # the host calmer: it runs
+                load.value = 0.5
+                self.assertEqual(Queue.pull(database, connection)[0],
+                    first)
+                self.assertTrue(dequeued(first))
+
+                # busy, but a task waited longer than the maximum
+                load.value = 0.99
+                second = Queue.push('default', data)
+                self.assertIsNone(Queue.pull(database, connection)[0])
+                cursor = connection.cursor()
+                cursor.execute('UPDATE ir_queue SET enqueued_at = '
+                    'enqueued_at - INTERVAL \'61 seconds\' WHERE id = %s',
+                    (second,))
+                Queue._waiting_since = None
+                self.assertEqual(Queue.pull(database, connection)[0],
+                    second)
+
+                # a longer maximum, then no waiting at all
+                config.set('ticket_shop', 'queue_yield_max', '120')
+                third = Queue.push('default', data)
+                cursor.execute('UPDATE ir_queue SET enqueued_at = '
+                    'enqueued_at - INTERVAL \'61 seconds\' WHERE id = %s',
+                    (third,))
+                task, wait = Queue.pull(database, connection)
+                self.assertIsNone(task)
+                config.set('ticket_shop', 'queue_yield_load', '0')
+                self.assertEqual(Queue.pull(database, connection)[0],
+                    third)
+                # a higher limit than the load: no waiting either
+                config.set('ticket_shop', 'queue_yield_load', '1')
+                fourth = Queue.push('default', data)
+                self.assertEqual(Queue.pull(database, connection)[0],
+                    fourth)
+        finally:
+            if added:
+                config.remove_section('ticket_shop')
+                config._cache_clear()
+            else:
+                for option, value in saved.items():
+                    config.set('ticket_shop', option, value)
