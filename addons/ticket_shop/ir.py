@@ -7,6 +7,7 @@ import time
 
 from sql import Null
 from sql.aggregate import Min
+from sql.conditionals import Coalesce
 from sql.functions import CurrentTimestamp, Function
 
 import trytond.config as config
@@ -158,8 +159,9 @@ class Queue(metaclass=PoolMeta):
         busy: while the other processes (the buyers' requests, PostgreSQL)
         use more than [ticket_shop] queue_yield_load of the CPU (0.8 by
         default, 0 to never wait), the tasks wait, each at most
-        queue_yield_max seconds (60 by default) after it was queued; the
-        e-mails of an on-sale rush go out once it leaves the CPU."""
+        queue_yield_max seconds (60 by default) after it was due (queued,
+        or its scheduled time: a retry); the e-mails of an on-sale rush go
+        out once it leaves the CPU."""
         wait = cls._yield_to_load(connection, name)
         if wait:
             return None, wait
@@ -186,7 +188,8 @@ class Queue(metaclass=PoolMeta):
             if name:
                 where &= table.name == name
             cursor = connection.cursor()
-            cursor.execute(*table.select(Min(table.enqueued_at),
+            cursor.execute(*table.select(
+                    Min(Coalesce(table.scheduled_at, table.enqueued_at)),
                     where=where))
             oldest, = cursor.fetchone()
             if oldest is None:

@@ -908,10 +908,27 @@ class ShopTestMixin:
                 fourth = Queue.push('default', data)
                 self.assertEqual(Queue.pull(database, connection)[0],
                     fourth)
+
+                # a retry queued long ago but due a moment ago: it waits
+                # from its scheduled time
+                config.set('ticket_shop', 'queue_yield_load', '0.8')
+                config.set('ticket_shop', 'queue_yield_max', '60')
+                Queue._waiting_since = None
+                retry = Queue.push('default', data)
+                cursor.execute('UPDATE ir_queue SET enqueued_at = '
+                    'enqueued_at - INTERVAL \'10 minutes\', scheduled_at '
+                    '= enqueued_at - INTERVAL \'1 second\' WHERE id = %s',
+                    (retry,))
+                task, wait = Queue.pull(database, connection)
+                self.assertIsNone(task)
+                self.assertFalse(dequeued(retry))
         finally:
             if added:
                 config.remove_section('ticket_shop')
-                config._cache_clear()
             else:
                 for option, value in saved.items():
-                    config.set('ticket_shop', option, value)
+                    if value is None:
+                        config._config.remove_option('ticket_shop', option)
+                    else:
+                        config.set('ticket_shop', option, value)
+            config._cache_clear()
