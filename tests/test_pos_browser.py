@@ -142,9 +142,17 @@ class PosBrowserTest(unittest.TestCase):
         screenshot(page, 'pos_offline')
         self.assertEqual(self.server.sql(
                 'SELECT count(*) FROM ticket_pos_operation'), [(1,)])
+        loads = int(page.evaluate('document.body.dataset.catalogueLoads'))
         page.context.set_offline(False)
         page.wait_for_selector('#offline', state='hidden')
+        # back online, the catalogue is asked again and the cart priced
+        # again after it: the payment waits for that price, as the Pay
+        # button does (a click while it is disabled would be lost)
+        page.wait_for_function(
+            'n => Number(document.body.dataset.catalogueLoads) > n',
+            arg=loads)
         expect(page.locator('#to-pay')).to_contain_text('20.00')
+        expect(page.locator('#pay')).to_be_enabled()
         page.click(f'button.fill[data-fill="{methods["cash"]}"]')
         page.click('#pay')
         page.wait_for_selector('#done', state='visible')

@@ -206,6 +206,9 @@
     return request('GET', '/points/' + state.point + '/catalogue').then(
       function (reply) {
         catalogue = reply.sessions;
+        // counted, for whoever waits for the catalogue asked again
+        body.dataset.catalogueLoads =
+          (Number(body.dataset.catalogueLoads) || 0) + 1;
         if (!catalogue.some(function (s) {
           return s.id === state.current; })) {
           state.current = catalogue.length ? catalogue[0].id : null;
