@@ -604,6 +604,61 @@ class TransactionTestCase(ApiTestCase):
             self.server.sql('UPDATE ticket_session SET name = NULL '
                 'WHERE id = %s', (self.sessions['concert'],))
 
+    def test_read_only_keeps_prepared_statements(self):
+        """A read-only route ends by a COMMIT: the statements psycopg
+        prepared on the connection stay prepared for the next requests (a
+        ROLLBACK, as after an error, deallocates them all)"""
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+
+        from guichet.ticket_event import routes
+        query = 'SELECT name FROM ticket_session WHERE id = %s'
+        request = types.SimpleNamespace(context={})
+
+        def run(route):
+            return routes.run_in_transaction(
+                route, request, Pool(self.database), {}, True, False)
+
+        def prepare(request, pool):
+            cursor = Transaction().connection.cursor()
+            # psycopg prepares a statement at its 6th execution
+            for _ in range(6):
+                cursor.execute(query, (self.sessions['concert'],))
+            cursor.execute('SELECT pg_backend_pid()')
+            return cursor.fetchone()[0]
+
+        def prepared(request, pool):
+            cursor = Transaction().connection.cursor()
+            cursor.execute('SELECT pg_backend_pid(), count(*) '
+                'FROM pg_prepared_statements WHERE statement LIKE %s',
+                ('%FROM ticket_session WHERE id = $1',))
+            return cursor.fetchone()
+
+        def on_connection(pid):
+            # the pool hands its connections out in turn
+            for _ in range(50):
+                backend, count = run(prepared)
+                if backend == pid:
+                    return count
+            self.fail("the pool never gave the connection back")
+
+        failed_on = []
+
+        def fails(request, pool):
+            failed_on.append(prepare(request, pool))
+            raise ValueError("bug")
+
+        pid = run(prepare)
+        self.assertEqual(on_connection(pid), 1)
+        # still there after more read-only requests on it
+        self.assertEqual(on_connection(pid), 1)
+        # the control: an error rolls back, and the statement is gone
+        while pid not in failed_on:
+            self.assertLess(len(failed_on), 50, "never on the connection")
+            with self.assertRaises(ValueError):
+                run(fails)
+        self.assertEqual(on_connection(pid), 0)
+
     def test_locked_record_waited_for(self):
         "A record locked by another transaction for a moment: waited for"
         import threading

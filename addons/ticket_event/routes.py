@@ -172,6 +172,8 @@ def run_in_transaction(func, request, pool, kwargs, readonly, read_committed):
                     result = func(request, pool, **kwargs)
                     if not readonly:
                         transaction.commit()
+                    else:
+                        end_read_only(transaction)
                 except BaseException:
                     transaction.rollback()
                     transaction.tasks.clear()
@@ -192,6 +194,21 @@ def run_in_transaction(func, request, pool, kwargs, readonly, read_committed):
                 run_task(pool, transaction.tasks.pop())
             return result
     raise busy()
+
+
+def end_read_only(transaction):
+    """End the read-only transaction on the database by a COMMIT (it wrote
+    nothing: the same end as a ROLLBACK). psycopg forgets the statements it
+    prepared on the connection at each ROLLBACK (and deallocates them on the
+    server), so a connection whose GET requests rolled back never reached
+    the executions that make it prepare a statement: PostgreSQL parsed and
+    planned every statement of every request again. Tryton's own end of
+    the transaction then finds the connection idle and sends nothing."""
+    connection = transaction.connection
+    if (connection is not None and connection.read_only
+            and connection.info.transaction_status
+            == TransactionStatus.INTRANS):
+        connection.commit()
 
 
 LOCK_EXTRAS = ('_lock_tables', '_lock_records')
