@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import mimetypes
+import os
 import pathlib
 import urllib.parse
 
@@ -94,7 +95,8 @@ def messages():
 def environment():
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(['html']))
+        autoescape=select_autoescape(['html']),
+        auto_reload=bool(int(os.getenv('TRYTOND_DEV') or 0)))
 
 
 def language(request):

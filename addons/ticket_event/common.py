@@ -160,3 +160,30 @@ class Company(_ClearCompanyCurrencies, metaclass=PoolMeta):
 
 class Currency(_ClearCompanyCurrencies, metaclass=PoolMeta):
     __name__ = 'currency.currency'
+
+
+def cache_getter_signatures():
+    """Keep per getter function the answer of trytond's
+    Function.getter_multiple (whether the getter takes the field names):
+    trytond asks inspect.signature at every read of function fields, a few
+    hundred times per order in the shop, while the answer depends on the
+    function alone. Done once per process (ticket_event's import)."""
+    from trytond.model.fields import Function
+    original = Function.getter_multiple
+    if getattr(original, 'cached_per_function', False):
+        return
+    answers = {}
+
+    def getter_multiple(self, method):
+        function = getattr(method, '__func__', method)
+        try:
+            return answers[function]
+        except KeyError:
+            answer = answers[function] = original(self, method)
+            return answer
+        except TypeError:
+            # not hashable: asked each time
+            return original(self, method)
+    getter_multiple.cached_per_function = True
+    getter_multiple.__doc__ = original.__doc__
+    Function.getter_multiple = getter_multiple

@@ -14,6 +14,7 @@ of both for the page and its script.
 import functools
 import hashlib
 import json
+import os
 import pathlib
 import urllib.parse
 
@@ -50,7 +51,8 @@ def messages():
 def environment():
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(['html']))
+        autoescape=select_autoescape(['html']),
+        auto_reload=bool(int(os.getenv('TRYTOND_DEV') or 0)))
 
 
 def language(request):

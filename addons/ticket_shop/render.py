@@ -1,6 +1,7 @@
 """Jinja2 templates of the shop pages and e-mails, with the helpers they
 use: translated texts (ir.message of this module), money and dates in the
 buyer's language and the event's time zone."""
+import os
 import pathlib
 from collections import namedtuple
 
@@ -168,7 +169,11 @@ def environment():
         env = Environment(
             loader=FileSystemLoader(str(TEMPLATES)),
             autoescape=select_autoescape(['html', 'xml']),
-            trim_blocks=True, lstrip_blocks=True)
+            trim_blocks=True, lstrip_blocks=True,
+            # a template's file is looked at again (its modification time,
+            # at each page) only in development (trytond --dev): in
+            # production the templates change with a new release only
+            auto_reload=bool(int(os.getenv('TRYTOND_DEV') or 0)))
         from .seating import seat_labels
         env.globals.update(_=text, money=money, date=date, time=time,
             datetime=datetime, local=local, language=current_language,

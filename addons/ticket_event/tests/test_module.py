@@ -218,6 +218,44 @@ class TicketEventTestCase(
                 Configuration.sequence('ticket_sequence'), sequence)
 
     @with_transaction()
+    def test_getter_signatures_cached(self):
+        "Function.getter_multiple: inspect's answer, kept per function"
+        import inspect
+
+        from trytond.model.fields import Function
+
+        self.assertTrue(Function.getter_multiple.cached_per_function)
+        pool = Pool()
+        checked = 0
+        for name in ['ticket.order', 'ticket.session', 'ticket.event']:
+            Model = pool.get(name)
+            for field in Model._fields.values():
+                if isinstance(field, Function) and field.getter:
+                    method = getattr(Model, field.getter)
+                    expected = ('names'
+                        in inspect.signature(method).parameters)
+                    # twice: computed, then kept
+                    for _ in range(2):
+                        self.assertEqual(
+                            field.getter_multiple(method), expected,
+                            (name, field.name))
+                    checked += expected
+        # both kinds of getters were met
+        self.assertGreater(checked, 0)
+
+        class Getters:
+            @classmethod
+            def one(cls, records, name):
+                pass
+
+            @classmethod
+            def several(cls, records, names):
+                pass
+        from trytond.model import fields
+        field = Function(fields.Char('One'), 'one')
+        self.assertFalse(field.getter_multiple(Getters.one))
+        self.assertTrue(field.getter_multiple(Getters.several))
+
     def test_sequence_get_as_orm(self):
         """sequence_get gives the numbers of Sequence.get, follows the
         changes of the sequence and leaves the others to Sequence.get"""
