@@ -256,6 +256,7 @@ class TicketEventTestCase(
         self.assertFalse(field.getter_multiple(Getters.one))
         self.assertTrue(field.getter_multiple(Getters.several))
 
+    @with_transaction()
     def test_sequence_get_as_orm(self):
         """sequence_get gives the numbers of Sequence.get, follows the
         changes of the sequence and leaves the others to Sequence.get"""
