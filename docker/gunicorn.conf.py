@@ -72,8 +72,6 @@ def post_worker_init(worker):
     gc.set_threshold(*GC_THRESHOLD)
 
 
-# (the first generation's threshold, then the two older ones': Python's
-# defaults are 700, 10, 10)
 def _gc_threshold(value):
     try:
         threshold = tuple(int(v) for v in value.split(','))
@@ -85,5 +83,7 @@ def _gc_threshold(value):
     return threshold
 
 
+# (the first generation's threshold, then the two older ones': Python's
+# defaults are 700, 10, 10)
 GC_THRESHOLD = _gc_threshold(
     os.environ.get('GUICHET_GC_THRESHOLD') or '10000,20,10')

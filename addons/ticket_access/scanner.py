@@ -18,7 +18,6 @@ import functools
 import hashlib
 import json
 import mimetypes
-import os
 import pathlib
 import urllib.parse
 
@@ -96,7 +95,7 @@ def environment():
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(['html']),
-        auto_reload=bool(int(os.getenv('TRYTOND_DEV') or 0)))
+        auto_reload=app.dev)
 
 
 def language(request):

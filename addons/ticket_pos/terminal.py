@@ -14,7 +14,6 @@ of both for the page and its script.
 import functools
 import hashlib
 import json
-import os
 import pathlib
 import urllib.parse
 
@@ -52,7 +51,7 @@ def environment():
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(['html']),
-        auto_reload=bool(int(os.getenv('TRYTOND_DEV') or 0)))
+        auto_reload=app.dev)
 
 
 def language(request):

@@ -1,7 +1,6 @@
 """Jinja2 templates of the shop pages and e-mails, with the helpers they
 use: translated texts (ir.message of this module), money and dates in the
 buyer's language and the event's time zone."""
-import os
 import pathlib
 from collections import namedtuple
 
@@ -11,6 +10,7 @@ from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
+from trytond.wsgi import app
 
 from guichet.ticket_event.common import clears_caches, to_local
 
@@ -171,9 +171,10 @@ def environment():
             autoescape=select_autoescape(['html', 'xml']),
             trim_blocks=True, lstrip_blocks=True,
             # a template's file is looked at again (its modification time,
-            # at each page) only in development (trytond --dev): in
-            # production the templates change with a new release only
-            auto_reload=bool(int(os.getenv('TRYTOND_DEV') or 0)))
+            # at each page) only in development (trytond --dev, the flag of
+            # trytond's own reloading): in production they change with a
+            # release only
+            auto_reload=app.dev)
         from .seating import seat_labels
         env.globals.update(_=text, money=money, date=date, time=time,
             datetime=datetime, local=local, language=current_language,
